@@ -1,0 +1,137 @@
+"""One code path for "a file or bytes become a Photo": validation, normalisation, dedupe, storage.
+
+The admin bulk upload, `manage.py import_photos` and the scrapers all call `create_photo`.
+"""
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .models import City, Photo
+
+# The formats we accept, by file extension, and the Pillow format each must really be.
+EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+STORED_MAX_SIDE = 1600
+THUMBNAIL_MAX_SIDE = 480
+
+
+class ImageRejected(Exception):
+    """A file that will not become a Photo, with a reason a person can act on."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class DuplicatePhoto(ImageRejected):
+    def __init__(self, name: str, existing: Photo):
+        super().__init__(name, f"duplicate of photo #{existing.pk} ({existing.city.name})")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class ValidImage:
+    name: str
+    sha256: str
+    image: Image.Image  # decoded, EXIF-oriented, RGB
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def validate_image(name: str, data: bytes) -> ValidImage:
+    """Check that `data` is a whole, sane image of the type its name claims; return it decoded."""
+    extension = Path(name).suffix.lower()
+    if extension not in EXTENSION_FORMATS:
+        allowed = ", ".join(sorted(EXTENSION_FORMATS))
+        raise ImageRejected(name, f"unsupported file type '{extension or 'none'}' (allowed: {allowed})")
+    if not data:
+        raise ImageRejected(name, "the file is empty")
+    if len(data) > settings.MAX_IMAGE_BYTES:
+        raise ImageRejected(
+            name, f"the file is {_megabytes(len(data))}; the limit is {_megabytes(settings.MAX_IMAGE_BYTES)}"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+            pixels = probe.width * probe.height
+            if pixels > settings.MAX_IMAGE_PIXELS:
+                raise ImageRejected(
+                    name,
+                    f"{probe.width}×{probe.height} pixels is over the limit of {settings.MAX_IMAGE_PIXELS:,} "
+                    "(a possible decompression bomb)",
+                )
+            actual = probe.format
+            probe.verify()
+            # verify() does not decode the pixels; a full load catches truncated files.
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(name, "too many pixels (a possible decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageRejected(name, "not an image (Pillow cannot identify it)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(name, f"damaged or truncated image ({exc})") from None
+    expected = EXTENSION_FORMATS[extension]
+    if actual != expected:
+        raise ImageRejected(name, f"the file is {actual} but its name says {expected}")
+    image = ImageOps.exif_transpose(image)
+    if image.mode != "RGB":
+        background = Image.new("RGB", image.size, "white")
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    return ValidImage(name=name, sha256=hashlib.sha256(data).hexdigest(), image=image)
+
+
+def _jpeg_bytes(image: Image.Image, max_side: int, quality: int) -> tuple[bytes, tuple[int, int]]:
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue(), copy.size
+
+
+def find_duplicate(sha256: str) -> Photo | None:
+    return Photo.objects.select_related("city").filter(sha256=sha256).first()
+
+
+def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
+    """Store a validated image as a Photo (downscaled JPEG + thumbnail). Raises DuplicatePhoto."""
+    existing = find_duplicate(valid.sha256)
+    if existing:
+        raise DuplicatePhoto(valid.name, existing)
+    stem = Path(valid.name).stem[:60] or "photo"
+    stored, (width, height) = _jpeg_bytes(valid.image, STORED_MAX_SIDE, 88)
+    thumbnail, _ = _jpeg_bytes(valid.image, THUMBNAIL_MAX_SIDE, 80)
+    photo = Photo(city=city, sha256=valid.sha256, width=width, height=height, **metadata)
+    photo.image.save(f"{stem}.jpg", ContentFile(stored), save=False)
+    photo.thumbnail.save(f"{stem}.jpg", ContentFile(thumbnail), save=False)
+    try:
+        with transaction.atomic():
+            photo.save()
+    except IntegrityError:
+        photo.image.delete(save=False)
+        photo.thumbnail.delete(save=False)
+        raced = find_duplicate(valid.sha256)
+        if raced:
+            raise DuplicatePhoto(valid.name, raced) from None
+        raise
+    return photo
+
+
+def ingest_bytes(city: City, name: str, data: bytes, **metadata) -> Photo:
+    """Validate and store one file. Raises ImageRejected (or DuplicatePhoto) and stores nothing then."""
+    return create_photo(city, validate_image(name, data), **metadata)

@@ -1,0 +1,125 @@
+import secrets
+
+import numpy as np
+from django.db import models
+from django.db.models import Q
+
+
+class City(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=80, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "cities"
+
+    def __str__(self):
+        return self.name
+
+
+def new_queue_key() -> int:
+    """A random position in the global swipe queue, as in the original design (photos shuffled once)."""
+    return secrets.randbits(52)
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        HIDDEN = "hidden", "Hidden"
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="photos/%Y/%m/")
+    thumbnail = models.ImageField(upload_to="thumbs/%Y/%m/", blank=True)
+    source_url = models.URLField(max_length=1000, blank=True)
+    queue_key = models.BigIntegerField(default=new_queue_key, unique=True)
+    sha256 = models.CharField(max_length=64, unique=True)
+    perceptual_hash = models.CharField(max_length=32, blank=True, db_index=True)
+    width = models.PositiveIntegerField(default=0, help_text="Of the stored (downscaled) image.")
+    height = models.PositiveIntegerField(default=0)
+    source = models.CharField(
+        max_length=40, default="upload", help_text="upload, import, synthetic, wikimedia…"
+    )
+    author = models.CharField(max_length=300, blank=True)
+    licence = models.CharField(max_length=120, blank=True)
+    licence_url = models.URLField(max_length=500, blank=True)
+    quality = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["queue_key"]
+
+    def __str__(self):
+        return f"{self.city.name} #{self.pk}"
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.source == "synthetic"
+
+    @property
+    def credit_line(self) -> str:
+        parts = [p for p in (self.author and f"© {self.author}", self.licence, self.source) if p]
+        return " · ".join(parts)
+
+
+class ModelVersion(models.Model):
+    """A model that maps photos to probability vectors over `city_ids` (the order of every vector)."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    LABEL_ONLY = "label-only"
+
+    name = models.CharField(max_length=120)
+    backbone = models.CharField(max_length=60)
+    city_ids = models.JSONField(default=list, help_text="City ids in the order of the probability vector.")
+    metrics = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_model"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.backbone})"
+
+    @property
+    def n_cities(self) -> int:
+        return len(self.city_ids)
+
+
+class PhotoPrediction(models.Model):
+    """The probability vector of a photo under one model version (float32 bytes, in its city order)."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="predictions")
+    probabilities = models.BinaryField()
+    embedding = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "photo"], name="one_prediction_per_model")
+        ]
+
+    def __str__(self):
+        return f"photo {self.photo_id} under model {self.model_version_id}"
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(self.probabilities, dtype=np.float32)

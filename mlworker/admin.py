@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.template.loader import render_to_string
+
+from .models import Job
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress_bar", "duration_display", "created_by", "created_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [
+        "kind",
+        "status",
+        "progress_bar",
+        "message",
+        "params",
+        "result",
+        "celery_task_id",
+        "created_by",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "duration_display",
+    ]
+    fields = readonly_fields
+    change_list_template = "admin/mlworker/job/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # jobs are started by actions, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj):
+        return render_to_string("mlworker/partials/job_progress.html", {"job": obj})
+
+    @admin.display(description="duration")
+    def duration_display(self, obj):
+        duration = obj.duration
+        return f"{duration.total_seconds():.1f} s" if duration is not None else "—"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MlworkerConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "mlworker"
+    verbose_name = "Jobs and models"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make demo: migrate, load the catalogue and a demo photo set, create an admin, start a worker and the web app.
+# With no DATABASE_URL / CELERY_BROKER_URL it is self-contained: SQLite + kombu's filesystem broker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PORT=${PORT:-8000}
+export DJANGO_SETTINGS_MODULE=vibes_site.settings
+export DEBUG=${DEBUG:-1}
+
+"$VENV/bin/python" manage.py migrate --noinput -v0
+"$VENV/bin/python" manage.py seed_demo
+ADMIN_LINE=$("$VENV/bin/python" manage.py ensure_admin --username admin ${ADMIN_PASSWORD:+--password "$ADMIN_PASSWORD"})
+
+# A real worker process runs every job (never inline in a web request); it serves both queues here.
+"$VENV/bin/celery" -A vibes_site worker -Q default,ml --concurrency 1 --loglevel WARNING &
+WORKER_PID=$!
+trap 'kill $WORKER_PID 2>/dev/null || true' EXIT INT TERM
+
+cat <<MSG
+
+  City Vibes is running:   http://127.0.0.1:$PORT/
+  Admin:                   http://127.0.0.1:$PORT/admin/   ($ADMIN_LINE)
+  The demo photos are synthetic postcards, drawn on this machine. Ctrl-C stops the web app and the worker.
+
+MSG
+exec_gunicorn() {
+  "$VENV/bin/gunicorn" vibes_site.wsgi:application --bind "0.0.0.0:$PORT" --workers 2 --threads 4 \
+    --access-logfile - --log-level warning
+}
+exec_gunicorn

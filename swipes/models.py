@@ -1,0 +1,66 @@
+import numpy as np
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class UserProfile(models.Model):
+    """A swiper: a user account, or an anonymous browser session.
+
+    `scores` caches the per-city running totals in the order of `scores_model`'s city_ids. It is always
+    rebuildable from the Swipe log (see swipes.services.rebuild_scores).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="vibes_profile",
+    )
+    session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    round = models.PositiveIntegerField(default=1, help_text="Increases on each reshuffle.")
+    queue_salt = models.BigIntegerField(
+        default=0, help_text="Permutes the global queue; 0 in the first round."
+    )
+    queue_position = models.BigIntegerField(default=-1, help_text="Queue order of the last photo swiped.")
+    swipe_count = models.PositiveIntegerField(default=0)
+    scores_model = models.ForeignKey(
+        "cities.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scores = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
+
+    @property
+    def score_vector(self) -> np.ndarray:
+        return np.frombuffer(self.scores, dtype=np.float64)
+
+
+class Swipe(models.Model):
+    """One like or dislike. The log is append-only; undo stamps `undone_at` rather than deleting."""
+
+    profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="swipes")
+    photo = models.ForeignKey("cities.Photo", on_delete=models.CASCADE, related_name="swipes")
+    liked = models.BooleanField()
+    round = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A double click or a retry of the same swipe counts once per round.
+            models.UniqueConstraint(
+                fields=["profile", "photo", "round"],
+                condition=Q(undone_at__isnull=True),
+                name="one_live_swipe_per_photo_and_round",
+            )
+        ]
+        indexes = [models.Index(fields=["profile", "id"])]
+
+    def __str__(self):
+        return f"{self.profile} {'♥' if self.liked else '✗'} {self.photo_id}"

@@ -1,0 +1,66 @@
+"""Swipe scoring as pure NumPy functions. No Django here: these are unit-tested on their own.
+
+The original City Vibes arithmetic: a like adds the photo's probability vector to the person's per-city
+running totals, a dislike subtracts it, and the recommendations are the cities sorted by total.
+
+Scores are float64; vectors arrive as float32 and are widened before adding. `replay` folds `apply_swipe`
+over the log in order, so an incrementally maintained score equals a replay bit for bit.
+"""
+
+from collections.abc import Iterable
+
+import numpy as np
+
+SCORE_DTYPE = np.float64
+
+
+def empty_scores(n_cities: int) -> np.ndarray:
+    return np.zeros(n_cities, dtype=SCORE_DTYPE)
+
+
+def apply_swipe(scores: np.ndarray, probabilities: np.ndarray, liked: bool) -> np.ndarray:
+    """Return new scores after one swipe: + the vector on a like, - on a dislike."""
+    if scores.shape != probabilities.shape:
+        raise ValueError(f"score vector has {scores.shape[0]} cities, photo vector {probabilities.shape[0]}")
+    delta = probabilities.astype(SCORE_DTYPE)
+    return scores + delta if liked else scores - delta
+
+
+def replay(vectors: Iterable[np.ndarray], liked: Iterable[bool], n_cities: int) -> np.ndarray:
+    """Rebuild scores from a swipe log, oldest first."""
+    scores = empty_scores(n_cities)
+    for vector, is_like in zip(vectors, liked, strict=True):
+        scores = apply_swipe(scores, vector, is_like)
+    return scores
+
+
+def rank(scores: np.ndarray) -> np.ndarray:
+    """City indices from best to worst score; ties keep the model's city order (a stable sort)."""
+    return np.argsort(-scores, kind="stable")
+
+
+def smoothed_one_hot(n_cities: int, index: int, smoothing: float) -> np.ndarray:
+    """The label-only baseline vector: 1 - smoothing on the labelled city, the rest spread evenly."""
+    if n_cities == 1:
+        return np.ones(1, dtype=np.float32)
+    vector = np.full(n_cities, smoothing / (n_cities - 1), dtype=np.float32)
+    vector[index] = 1.0 - smoothing
+    return vector
+
+
+def top_contributors(liked_vectors: np.ndarray, city_index: int, k: int = 3) -> np.ndarray:
+    """Rows of `liked_vectors` (one per liked photo) that added most to one city's score, best first."""
+    if liked_vectors.size == 0:
+        return np.empty(0, dtype=np.int64)
+    weights = liked_vectors[:, city_index]
+    order = np.argsort(-weights, kind="stable")[:k]
+    return order[weights[order] > 0]
+
+
+def bar_chart(scores: np.ndarray, indices: np.ndarray) -> list[tuple[int, float]]:
+    """Bar lengths in [-1, 1] for the given cities, scaled by the largest absolute score shown."""
+    values = scores[indices]
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if scale == 0.0:
+        return [(int(i), 0.0) for i in indices]
+    return [(int(i), float(v) / scale) for i, v in zip(indices, values, strict=True)]

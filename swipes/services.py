@@ -1,0 +1,223 @@
+"""Writes for the swipe loop: profiles, swipes, undo, reshuffle, reset and score rebuilds.
+
+Every write that touches a profile's scores locks the profile row first (select_for_update), so two tabs
+swiping at once serialise instead of losing an update.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from cities.models import ModelVersion, Photo, PhotoPrediction
+from cities.selectors import active_model
+
+from . import scoring
+from .models import Swipe, UserProfile
+
+SESSION_PROFILE_KEY = "vibes_profile_id"
+
+
+class PhotoUnavailable(Exception):
+    """The photo does not exist, is hidden, or has no vector under the active model."""
+
+
+@dataclass(frozen=True)
+class SwipeOutcome:
+    swipe: Swipe
+    counted: bool  # False when the same swipe had already been recorded (double click, retry)
+
+
+def queue_order(photo_queue_key: int, salt: int) -> int:
+    """A photo's place in a profile's queue this round: its global key, permuted by the round's salt."""
+    return photo_queue_key ^ salt
+
+
+# --- profiles -------------------------------------------------------------------------------------------
+
+
+def profile_for_request(request: HttpRequest) -> UserProfile:
+    """The signed-in user's profile, or one tied to the anonymous session (created on first use)."""
+    if request.user.is_authenticated:
+        profile, _ = UserProfile.objects.get_or_create(user=request.user)
+        return profile
+    profile_id = request.session.get(SESSION_PROFILE_KEY)
+    if profile_id:
+        profile = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first()
+        if profile:
+            return profile
+    if not request.session.session_key:
+        request.session.save()
+    profile, _ = UserProfile.objects.get_or_create(session_key=request.session.session_key)
+    request.session[SESSION_PROFILE_KEY] = profile.pk
+    return profile
+
+
+def _live_log(profile: UserProfile):
+    return Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
+
+
+def _log_vectors(profile: UserProfile, version: ModelVersion) -> tuple[list[np.ndarray], list[bool]]:
+    """The profile's live swipes, oldest first, with each photo's vector under `version`."""
+    rows = list(_live_log(profile).values_list("photo_id", "liked"))
+    vectors = dict(
+        PhotoPrediction.objects.filter(model_version=version, photo_id__in={p for p, _ in rows}).values_list(
+            "photo_id", "probabilities"
+        )
+    )
+    # A photo without a vector under this model (deleted from its training set) contributes nothing.
+    kept = [(np.frombuffer(vectors[p], dtype=np.float32), liked) for p, liked in rows if p in vectors]
+    return [v for v, _ in kept], [liked for _, liked in kept]
+
+
+def _replayed_scores(profile: UserProfile, version: ModelVersion) -> np.ndarray:
+    vectors, liked = _log_vectors(profile, version)
+    return scoring.replay(vectors, liked, version.n_cities)
+
+
+def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) -> UserProfile:
+    """Replay the profile's swipe log under `version` (the active model by default) and save. Locks."""
+    version = version or active_model()
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        if version is None:
+            profile.scores, profile.scores_model = b"", None
+        else:
+            profile.scores = _replayed_scores(profile, version).tobytes()
+            profile.scores_model = version
+        profile.swipe_count = _live_log(profile).count()
+        profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
+    return profile
+
+
+def ensure_current_scores(profile: UserProfile) -> UserProfile:
+    """Scores follow the active model; after a switch the first read replays the log."""
+    version = active_model()
+    if version and profile.scores_model_id != version.pk:
+        return rebuild_scores(profile, version)
+    return profile
+
+
+# --- the swipe loop --------------------------------------------------------------------------------------
+
+
+def record_swipe(profile: UserProfile, photo_id: int, liked: bool) -> SwipeOutcome:
+    """Append a swipe and update the running scores and queue position, in one transaction."""
+    version = active_model()
+    prediction = (
+        PhotoPrediction.objects.filter(
+            model_version=version, photo_id=photo_id, photo__status=Photo.Status.ACTIVE
+        )
+        .select_related("photo")
+        .first()
+        if version
+        else None
+    )
+    if prediction is None:
+        raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        existing = _live_log(profile).filter(photo_id=photo_id, round=profile.round).first()
+        if existing:
+            return SwipeOutcome(existing, counted=False)
+        if profile.scores_model_id != version.pk:
+            scores = _replayed_scores(profile, version)
+        else:
+            scores = profile.score_vector
+        try:
+            with transaction.atomic():
+                swipe = Swipe.objects.create(
+                    profile=profile, photo_id=photo_id, liked=liked, round=profile.round
+                )
+        except IntegrityError:  # a concurrent duplicate slipped past on a database without row locks
+            return SwipeOutcome(_live_log(profile).get(photo_id=photo_id, round=profile.round), counted=False)
+        profile.scores = scoring.apply_swipe(scores, prediction.vector, liked).tobytes()
+        profile.scores_model = version
+        position = queue_order(prediction.photo.queue_key, profile.queue_salt)
+        profile.queue_position = max(profile.queue_position, position)
+        profile.swipe_count += 1
+        profile.save(update_fields=["scores", "scores_model", "queue_position", "swipe_count", "updated_at"])
+    return SwipeOutcome(swipe, counted=True)
+
+
+def undo_last_swipe(profile: UserProfile) -> Swipe | None:
+    """Take back the latest swipe of this round: the log keeps it, stamped undone, and scores replay."""
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        last = _live_log(profile).filter(round=profile.round).select_related("photo").last()
+        if last is None:
+            return None
+        last.undone_at = timezone.now()
+        last.save(update_fields=["undone_at"])
+        keys = _live_log(profile).filter(round=profile.round).values_list("photo__queue_key", flat=True)
+        profile.queue_position = max((queue_order(k, profile.queue_salt) for k in keys), default=-1)
+        profile.save(update_fields=["queue_position", "updated_at"])
+    rebuild_scores(profile)
+    return last
+
+
+def reshuffle(profile: UserProfile) -> UserProfile:
+    """Start a new round over all photos, in a new order. Scores and history stay."""
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        profile.round += 1
+        profile.queue_salt = secrets.randbits(52)
+        profile.queue_position = -1
+        profile.save(update_fields=["round", "queue_salt", "queue_position", "updated_at"])
+    return profile
+
+
+def reset_profile(profile: UserProfile) -> UserProfile:
+    """Forget this person's taste: every live swipe is stamped undone, scores go to zero, a new round."""
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        _live_log(profile).update(undone_at=timezone.now())
+    reshuffle(profile)
+    return rebuild_scores(profile)
+
+
+def merge_profiles(source: UserProfile, target: UserProfile) -> UserProfile:
+    """Move an anonymous profile's swipes into an account's profile (on login), then rebuild its scores.
+
+    Swipes on photos the account already rated are dropped; the log order is kept by id.
+    """
+    if source.pk == target.pk:
+        return target
+    with transaction.atomic():
+        locked = {
+            p.pk: p for p in UserProfile.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        rated = set(_live_log(target).values_list("photo_id", flat=True))
+        moving = _live_log(source).exclude(photo_id__in=rated)
+        moving.update(profile=target)
+        source.delete()
+    return rebuild_scores(target)
+
+
+def attach_session_profile_to_user(profile_id: int | None, user) -> UserProfile:
+    """Called right after login with the anonymous profile the session had (if any)."""
+    anonymous = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first() if profile_id else None
+    account = UserProfile.objects.filter(user=user).first()
+    if anonymous and account is None:
+        anonymous.user, anonymous.session_key = user, None
+        anonymous.save(update_fields=["user", "session_key", "updated_at"])
+        return anonymous
+    account = account or UserProfile.objects.create(user=user)
+    return merge_profiles(anonymous, account) if anonymous else account
+
+
+def rescore_all_profiles(progress=None) -> int:
+    """Replay every profile's log under the active model. `progress(done, total)` is called as it goes."""
+    version = active_model()
+    profile_ids = list(UserProfile.objects.order_by("id").values_list("id", flat=True))
+    for done, profile_id in enumerate(profile_ids, start=1):
+        profile = UserProfile.objects.filter(pk=profile_id).first()
+        if profile:
+            rebuild_scores(profile, version)
+        if progress:
+            progress(done, len(profile_ids))
+    return len(profile_ids)

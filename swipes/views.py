@@ -1,0 +1,120 @@
+"""Thin views for the swipe loop, recommendations and accounts. Writes go through services."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import LoginView
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cities.selectors import active_model
+
+from . import charts, selectors, services
+
+
+def _card_context(profile, version=None, notice=""):
+    version = version or active_model()
+    return {
+        "profile": profile,
+        "photo": selectors.next_photo(profile, version),
+        "queue_size": selectors.queue_size(version),
+        "can_undo": selectors.can_undo(profile),
+        "model": version,
+        "notice": notice,
+    }
+
+
+def _card_response(request, profile, notice=""):
+    """htmx gets the card fragment; a plain form POST gets redirected back to the page (PRG)."""
+    if request.htmx:
+        return render(request, "swipes/partials/card.html", _card_context(profile, notice=notice))
+    if notice:
+        messages.info(request, notice)
+    return redirect("swipes:home")
+
+
+@require_GET
+def home(request):
+    profile = services.profile_for_request(request)
+    return render(request, "swipes/home.html", _card_context(profile))
+
+
+@require_POST
+def swipe(request):
+    profile = services.profile_for_request(request)
+    try:
+        photo_id = int(request.POST["photo"])
+        liked = {"1": True, "like": True, "0": False, "dislike": False}[request.POST["liked"]]
+    except (KeyError, ValueError):
+        return render(
+            request,
+            "swipes/partials/error.html",
+            {"error": "A swipe needs a photo and like or dislike."},
+            status=400,
+        )
+    try:
+        services.record_swipe(profile, photo_id, liked)
+    except services.PhotoUnavailable as exc:
+        raise Http404(str(exc)) from None
+    profile.refresh_from_db()
+    return _card_response(request, profile)
+
+
+@require_POST
+def undo(request):
+    profile = services.profile_for_request(request)
+    undone = services.undo_last_swipe(profile)
+    profile.refresh_from_db()
+    return _card_response(request, profile, notice="" if undone else "Nothing to undo in this round.")
+
+
+@require_POST
+def reshuffle(request):
+    profile = services.reshuffle(services.profile_for_request(request))
+    return _card_response(request, profile, notice="Reshuffled: a new round over every photo.")
+
+
+@require_GET
+def recommendations(request):
+    profile = services.ensure_current_scores(services.profile_for_request(request))
+    show_all = request.GET.get("all") == "1"
+    recs = selectors.recommendations(profile, limit=None if show_all else selectors.TOP_CITIES)
+    top = recs.cities[: selectors.TOP_CITIES]
+    chart = charts.bar_chart([c.city.name for c in top], [c.bar for c in top], [c.score for c in top])
+    context = {"recs": recs, "chart": chart, "show_all": show_all, "profile": profile}
+    if request.htmx and show_all:
+        return render(request, "swipes/partials/ranking.html", context)
+    return render(request, "swipes/recommendations.html", context)
+
+
+@require_POST
+def reset(request):
+    services.reset_profile(services.profile_for_request(request))
+    messages.success(request, "Your taste profile was reset. Start swiping again!")
+    return redirect("swipes:home")
+
+
+class VibesLoginView(LoginView):
+    """Logging in keeps what the visitor swiped anonymously: the session's profile merges into the account's."""
+
+    def form_valid(self, form):
+        anonymous_profile_id = self.request.session.get(services.SESSION_PROFILE_KEY)
+        response = super().form_valid(form)
+        services.attach_session_profile_to_user(anonymous_profile_id, form.get_user())
+        return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("swipes:home")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        anonymous_profile_id = request.session.get(services.SESSION_PROFILE_KEY)
+        user = form.save()
+        login(request, user)
+        services.attach_session_profile_to_user(anonymous_profile_id, user)
+        messages.success(request, f"Welcome, {user.username}! Your swipes are saved to your account.")
+        return redirect("swipes:home")
+    return render(request, "registration/signup.html", {"form": form})

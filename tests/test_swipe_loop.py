@@ -1,0 +1,279 @@
+"""The swipe loop through its views and services, on the real database."""
+
+import re
+import threading
+
+import numpy as np
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from cities.models import ModelVersion, Photo, PhotoPrediction
+from swipes import scoring, services
+from swipes.models import Swipe, UserProfile
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def shown_photo_id(response) -> int:
+    return int(re.search(r'name="photo" value="(\d+)"', response.content.decode()).group(1))
+
+
+def swipe_count(response) -> int:
+    return int(re.search(r'id="swipe-count">(\d+)<', response.content.decode()).group(1))
+
+
+def replayed_from_db(profile: UserProfile) -> np.ndarray:
+    version = ModelVersion.objects.get(is_active=True)
+    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
+    vectors = [PhotoPrediction.objects.get(model_version=version, photo=s.photo).vector for s in rows]
+    return scoring.replay(vectors, [s.liked for s in rows], version.n_cities)
+
+
+@pytest.fixture
+def client_with_photos(photo_set):
+    photos = photo_set()
+    return Client(), photos
+
+
+def test_a_swipe_applies_the_original_arithmetic_and_serves_the_next_card(client_with_photos):
+    client, _ = client_with_photos
+    first = client.get("/")
+    photo_id = shown_photo_id(first)
+    response = client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
+    assert response.status_code == 200
+    assert swipe_count(response) == 1
+    assert shown_photo_id(response) != photo_id
+    assert "<html" not in response.content.decode()  # an htmx partial, not the page
+    profile = UserProfile.objects.get()
+    version = ModelVersion.objects.get(is_active=True)
+    expected = PhotoPrediction.objects.get(photo_id=photo_id, model_version=version).vector.astype(np.float64)
+    assert np.array_equal(profile.score_vector, expected)
+
+
+def test_a_repeated_post_for_the_same_photo_counts_once(client_with_photos):
+    client, _ = client_with_photos
+    photo_id = shown_photo_id(client.get("/"))
+    client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
+    again = client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
+    assert again.status_code == 200 and swipe_count(again) == 1
+    profile = UserProfile.objects.get()
+    assert Swipe.objects.filter(profile=profile).count() == 1
+    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
+
+
+def test_without_javascript_a_plain_post_redirects_back(client_with_photos):
+    client, _ = client_with_photos
+    photo_id = shown_photo_id(client.get("/"))
+    response = client.post("/swipe/", {"photo": photo_id, "liked": "0"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert swipe_count(client.get("/")) == 1
+
+
+def test_undo_reverses_the_score_change_exactly(client_with_photos):
+    client, _ = client_with_photos
+    for liked in ("1", "0", "1"):
+        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
+    profile = UserProfile.objects.get()
+    before_last = replayed_from_db(profile)  # recomputed below after the undo
+    last = Swipe.objects.filter(profile=profile).last()
+    response = client.post("/undo/", **HX)
+    assert swipe_count(response) == 2
+    assert shown_photo_id(response) == last.photo_id  # the undone photo comes back
+    profile.refresh_from_db()
+    two = Swipe.objects.filter(profile=profile, undone_at__isnull=True)
+    assert two.count() == 2 and Swipe.objects.filter(profile=profile).count() == 3  # the log keeps it
+    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
+    assert not np.array_equal(profile.score_vector, before_last)
+
+
+@pytest.mark.parametrize("make_bad", ["unknown", "hidden"])
+def test_a_swipe_for_an_unknown_or_hidden_photo_is_404_and_changes_nothing(client_with_photos, make_bad):
+    client, photos = client_with_photos
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"}, **HX)
+    profile = UserProfile.objects.get()
+    before = bytes(profile.scores)
+    if make_bad == "hidden":
+        target = photos["beta"][0]
+        Photo.objects.filter(pk=target.pk).update(status=Photo.Status.HIDDEN)
+        photo_id = target.pk
+    else:
+        photo_id = 10**9
+    response = client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
+    assert response.status_code == 404
+    profile.refresh_from_db()
+    assert bytes(profile.scores) == before and profile.swipe_count == 1
+
+
+def test_malformed_swipes_get_400(client_with_photos):
+    client, _ = client_with_photos
+    assert client.post("/swipe/", {"photo": "x", "liked": "1"}).status_code == 400
+    assert client.post("/swipe/", {"photo": "1", "liked": "maybe"}).status_code == 400
+
+
+def test_get_on_swipe_is_405_and_post_without_csrf_is_403(client_with_photos):
+    client, _ = client_with_photos
+    assert client.get("/swipe/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    photo_id = shown_photo_id(strict.get("/"))
+    assert strict.post("/swipe/", {"photo": photo_id, "liked": "1"}).status_code == 403
+    assert not Swipe.objects.exists()
+
+
+def test_only_photos_with_a_vector_under_the_active_model_are_served(client_with_photos):
+    client, photos = client_with_photos
+    served = set()
+    without_vector = photos["gamma"][0]
+    PhotoPrediction.objects.filter(photo=without_vector).delete()
+    for _ in range(20):
+        response = client.get("/")
+        if 'name="photo"' not in response.content.decode():
+            break
+        photo_id = shown_photo_id(response)
+        served.add(photo_id)
+        client.post("/swipe/", {"photo": photo_id, "liked": "1"})
+    assert len(served) == 11 and without_vector.pk not in served
+
+
+def test_end_of_queue_offers_a_reshuffle_that_starts_a_new_round(client_with_photos):
+    client, _ = client_with_photos
+    for _ in range(12):
+        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    end = client.get("/").content.decode()
+    assert 'id="end-state"' in end and "all 12 photos" in end
+    response = client.post("/reshuffle/", **HX)
+    assert 'name="photo"' in response.content.decode()
+    profile = UserProfile.objects.get()
+    assert profile.round == 2 and profile.swipe_count == 12
+    seen_round_2 = []
+    for _ in range(12):
+        photo_id = shown_photo_id(client.get("/"))
+        seen_round_2.append(photo_id)
+        client.post("/swipe/", {"photo": photo_id, "liked": "0"})
+    assert len(set(seen_round_2)) == 12  # every photo once more, none twice
+    profile.refresh_from_db()
+    assert profile.swipe_count == 24
+    assert np.allclose(profile.score_vector, 0, atol=1e-6)  # 12 likes then 12 dislikes of the same photos
+
+
+def test_empty_state_when_there_are_no_photos(db):
+    page = Client().get("/").content.decode()
+    assert 'id="empty-state"' in page and "No photos yet" in page
+
+
+def test_recommendations_rank_liked_cities_first_and_explain_why(client_with_photos):
+    client, photos = client_with_photos
+    assert "Nothing to rank yet" in client.get("/recommendations/").content.decode()
+    profile = services.profile_for_request(client.get("/").wsgi_request)
+    for photo in photos["beta"][:3]:
+        services.record_swipe(profile, photo.pk, True)
+    services.record_swipe(profile, photos["alpha"][0].pk, False)
+    page = client.get("/recommendations/").content.decode()
+    ranked = re.findall(r'data-slug="([\w-]+)" data-score="([-\d.]+)"', page)
+    assert [slug for slug, _ in ranked] == ["beta", "gamma", "alpha"]
+    assert float(ranked[0][1]) == pytest.approx(3 * 0.9 - 0.05, abs=1e-5)
+    assert 'id="score-chart"' in page and page.count("<rect") == 3
+    why = page.split('data-slug="beta"')[1].split("</li>")[0]
+    assert why.count("<img") == 3  # the three liked beta photos
+
+
+def test_recommendations_show_the_top_ten_then_the_rest_on_demand(photo_set):
+    photo_set(slugs=[f"city{i:02d}" for i in range(12)], per_city=1)
+    client = Client()
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    page = client.get("/recommendations/").content.decode()
+    assert page.count('class="ranked-city"') == 10 and "Show all 12 cities" in page
+    rest = client.get("/recommendations/?all=1", **HX).content.decode()
+    assert rest.count('class="ranked-city"') == 12 and "<html" not in rest
+
+
+def test_reset_forgets_the_taste_but_keeps_the_log(client_with_photos):
+    client, _ = client_with_photos
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    assert client.post("/recommendations/reset/").status_code == 302
+    profile = UserProfile.objects.get()
+    assert profile.swipe_count == 0 and not profile.score_vector.any()
+    assert Swipe.objects.filter(profile=profile, undone_at__isnull=False).count() == 1
+    assert "Nothing to rank yet" in client.get("/recommendations/").content.decode()
+
+
+def test_logging_in_merges_the_anonymous_profile_into_the_account(client_with_photos):
+    client, photos = client_with_photos
+    user = get_user_model().objects.create_user("ana", password="a-long-passphrase")
+    account = UserProfile.objects.create(user=user)
+    services.record_swipe(account, photos["alpha"][0].pk, True)
+    for _ in range(2):
+        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    anonymous = UserProfile.objects.get(user__isnull=True)
+    response = client.post("/accounts/login/", {"username": "ana", "password": "a-long-passphrase"})
+    assert response.status_code == 302
+    assert not UserProfile.objects.filter(pk=anonymous.pk).exists()
+    account.refresh_from_db()
+    live = Swipe.objects.filter(profile=account, undone_at__isnull=True)
+    assert account.swipe_count == live.count() >= 2
+    assert np.array_equal(account.score_vector, replayed_from_db(account))
+
+
+def test_signing_up_keeps_what_was_swiped(client_with_photos):
+    client, _ = client_with_photos
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "bo", "password1": "pa55-phrase-long", "password2": "pa55-phrase-long"},
+    )
+    assert response.status_code == 302
+    assert UserProfile.objects.get(user__username="bo").swipe_count == 1
+
+
+def test_scores_follow_a_model_switch_by_replaying_the_log(client_with_photos):
+    client, photos = client_with_photos
+    profile = services.profile_for_request(client.get("/").wsgi_request)
+    services.record_swipe(profile, photos["alpha"][0].pk, True)
+    old = ModelVersion.objects.get(is_active=True)
+    new = ModelVersion.objects.create(
+        name="uniform", backbone="test", city_ids=old.city_ids, status=ModelVersion.Status.READY
+    )
+    from cities.services import activate_model, write_predictions
+
+    all_photos = list(Photo.objects.values_list("pk", flat=True))
+    write_predictions(new, all_photos, np.full((len(all_photos), 3), 1 / 3, dtype=np.float32))
+    activate_model(new)
+    client.get("/recommendations/")
+    profile.refresh_from_db()
+    assert profile.scores_model_id == new.pk
+    assert np.allclose(profile.score_vector, 1 / 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
+    photos = [p for city in photo_set().values() for p in city]
+    client = Client()
+    client.get("/")
+    profile = UserProfile.objects.get()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def tab(batch, liked):
+        try:
+            for photo in batch:
+                barrier.wait(timeout=10)
+                response = client.post("/swipe/", {"photo": photo.pk, "liked": liked}, **HX)
+                assert response.status_code == 200
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=tab, args=(photos[0::2], "1")),
+        threading.Thread(target=tab, args=(photos[1::2], "0")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    profile.refresh_from_db()
+    assert profile.swipe_count == 12 == Swipe.objects.filter(profile=profile).count()
+    assert np.allclose(profile.score_vector, replayed_from_db(profile), atol=1e-9)
