@@ -101,7 +101,7 @@ def import_uploads(city: City, files: list[tuple[str, bytes]], **metadata) -> Im
         return report
     with transaction.atomic():
         store_all(city, valid, report, **metadata)
-        transaction.on_commit(lambda: after_photos_added([p.pk for p in report.created]))
+        after_photos_added([p.pk for p in report.created])
     return report
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.template.loader import render_to_string
 
 from .models import Job
+from .services import fail_stale_jobs
 
 
 @admin.register(Job)
@@ -25,6 +26,10 @@ class JobAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     change_list_template = "admin/mlworker/job/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        fail_stale_jobs()  # a worker that died mid-job leaves its row "running"; show it as failed
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False  # jobs are started by actions, never typed in
