@@ -1,0 +1,19 @@
+# One image for the web app and both kinds of worker; docker-compose.yml picks the command.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN DJANGO_SETTINGS_MODULE=vibes_site.settings SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && useradd --create-home --uid 1000 vibes && mkdir -p /app/media /app/var && chown -R vibes /app/media /app/var
+USER vibes
+
+EXPOSE 8000
+CMD ["gunicorn", "vibes_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
