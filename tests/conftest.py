@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from django.core.cache import cache
 from PIL import Image
 
 from cities.ingest import ingest_bytes
@@ -23,6 +24,12 @@ def jpeg_bytes(colour=(200, 80, 40), size=(64, 80), seed=0, fmt="JPEG") -> bytes
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached reads (city similarity) are keyed by database ids, which a rolled-back test may reuse."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", signup, name="signup"),
     path("jobs/", include("mlworker.urls")),
+    path("cities/", include("cities.urls")),
     path("", include("swipes.urls")),
 ]
 

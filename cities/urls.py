@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cities"
+urlpatterns = [
+    path("similarity/", views.similarity_heatmap, name="similarity"),
+    path("<slug:slug>/", views.city_detail, name="detail"),
+]

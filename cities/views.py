@@ -1,0 +1,67 @@
+"""Public city pages: a city's photos and look-alikes, and the similarity heatmap."""
+
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .models import City, ModelVersion
+
+SIMILAR_SHOWN = 6
+HEATMAP_MAX_CITIES = 40
+
+
+def _is_baseline(version: ModelVersion | None) -> bool:
+    return version is None or version.backbone == ModelVersion.LABEL_ONLY
+
+
+@require_GET
+def city_detail(request, slug: str):
+    city = get_object_or_404(City, slug=slug)
+    sim = selectors.city_similarity()
+    similar = []
+    index = sim.index_of(city.pk) if sim else None
+    if index is not None and not _is_baseline(sim.version):
+        cities = selectors.cities_by_id(sim.city_ids)
+        similar = [
+            (cities[sim.city_ids[j]], score)
+            for j, score in selectors.similarity.most_similar(sim.matrix, index, SIMILAR_SHOWN)
+            if sim.city_ids[j] in cities and score > 0
+        ]
+    context = {
+        "city": city,
+        "photos": selectors.city_photos(city),
+        "similar": similar,
+        "model": sim.version if sim else None,
+        "baseline": _is_baseline(sim.version if sim else None),
+    }
+    return render(request, "cities/detail.html", context)
+
+
+@require_GET
+def similarity_heatmap(request):
+    sim = selectors.city_similarity()
+    cells, labels = [], []
+    if sim is not None and not _is_baseline(sim.version):
+        with_photos = [i for i in range(len(sim.city_ids)) if sim.photo_counts[i] > 0]
+        with_photos = sorted(with_photos, key=lambda i: -sim.photo_counts[i])[:HEATMAP_MAX_CITIES]
+        sub = sim.matrix[with_photos][:, with_photos]
+        order = [with_photos[i] for i in selectors.similarity.heatmap_order(sub)]
+        cities = selectors.cities_by_id(sim.city_ids[i] for i in order)
+        labels = [cities[sim.city_ids[i]] for i in order]
+        cells = [
+            {"row": r, "col": c, "value": float(sim.matrix[a, b]), "a": labels[r], "b": labels[c]}
+            for r, a in enumerate(order)
+            for c, b in enumerate(order)
+            if a != b
+        ]
+    size = max(1, len(labels))
+    context = {
+        "labels": labels,
+        "cells": cells,
+        "cell": 18,
+        "margin": 150,
+        "extent": 150 + 18 * size,
+        "model": sim.version if sim else None,
+        "baseline": _is_baseline(sim.version if sim else None),
+    }
+    return render(request, "cities/similarity.html", context)

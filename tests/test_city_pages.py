@@ -1,0 +1,69 @@
+"""City similarity (pure functions) and the city and heatmap pages."""
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from cities import similarity
+from cities.models import ModelVersion, Photo
+from cities.services import activate_model, write_predictions
+
+
+def test_mean_vectors_average_each_citys_photos():
+    labels = np.array([0, 0, 1])
+    probs = np.array([[0.8, 0.2, 0.0], [0.6, 0.4, 0.0], [0.1, 0.7, 0.2]])
+    means, counts = similarity.mean_vectors(labels, probs, 3)
+    np.testing.assert_allclose(means, [[0.7, 0.3, 0.0], [0.1, 0.7, 0.2], [0, 0, 0]])
+    assert counts.tolist() == [2, 1, 0]
+
+
+def test_similarity_is_symmetric_scaled_and_ignores_the_diagonal():
+    means = np.array([[0.7, 0.3, 0.0], [0.1, 0.7, 0.2], [0.0, 0.0, 1.0]])
+    sim = similarity.similarity_matrix(means)
+    assert np.array_equal(sim, sim.T) and np.all(np.diag(sim) == 0) and sim.max() == 1.0
+    assert similarity.most_similar(sim, 0, k=2) == [(1, 1.0), (2, 0.0)]
+    assert similarity.most_similar(sim, 2, k=1) == [(1, pytest.approx(0.5))]
+
+
+def test_heatmap_order_chains_similar_cities():
+    sim = np.array([[0, 0.9, 0.1, 0.0], [0.9, 0, 0.2, 0.1], [0.1, 0.2, 0, 0.8], [0.0, 0.1, 0.8, 0]])
+    order = similarity.heatmap_order(sim).tolist()
+    assert sorted(order) == [0, 1, 2, 3]
+    assert abs(order.index(0) - order.index(1)) == 1 and abs(order.index(2) - order.index(3)) == 1
+
+
+@pytest.fixture
+def confusing_model(photo_set):
+    """A stand-in trained model: alpha and beta photos are often mistaken for each other, gamma never."""
+    photos = photo_set()
+    baseline = ModelVersion.objects.get(is_active=True)
+    version = ModelVersion.objects.create(
+        name="cnn test", backbone="efficientnet_lite0", city_ids=baseline.city_ids, status="ready"
+    )
+    rows = {"alpha": [0.6, 0.4, 0.0], "beta": [0.3, 0.7, 0.0], "gamma": [0.02, 0.03, 0.95]}
+    ids = [p.pk for slug in rows for p in photos[slug]]
+    vectors = [rows[slug] for slug in rows for _ in photos[slug]]
+    write_predictions(version, ids, np.array(vectors, dtype=np.float32))
+    activate_model(version)
+    return photos
+
+
+def test_city_page_lists_photos_and_the_most_similar_cities(confusing_model):
+    page = Client().get("/cities/alpha/").content.decode()
+    similar = page.split('id="similar-cities"')[1].split("</ol>")[0]
+    assert similar.index('data-slug="beta"') < similar.index('data-slug="gamma"')
+    assert "100%" in similar and page.count("<figure>") == 4
+
+
+def test_city_page_under_the_baseline_explains_why_there_are_no_look_alikes(photo_set):
+    photo_set()
+    page = Client().get("/cities/alpha/").content.decode()
+    assert 'id="similar-empty"' in page and "CNN" in page
+    assert Client().get("/cities/no-such-city/").status_code == 404
+
+
+def test_similarity_heatmap_draws_one_cell_per_city_pair(confusing_model):
+    Photo.objects.filter(city__slug="gamma").update(status=Photo.Status.HIDDEN)
+    page = Client().get("/cities/similarity/").content.decode()
+    assert 'id="similarity-heatmap"' in page
+    assert page.count("<rect") == 2  # alpha~beta and beta~alpha; hidden gamma photos are left out
