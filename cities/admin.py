@@ -133,4 +133,4 @@ class PhotoPredictionAdmin(admin.ModelAdmin):
     list_display = ["photo", "model_version"]
     list_filter = ["model_version"]
     raw_id_fields = ["photo"]
-    readonly_fields = ["photo", "model_version", "probabilities", "embedding"]
+    readonly_fields = ["photo", "model_version", "probabilities"]

@@ -110,7 +110,6 @@ class PhotoPrediction(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="predictions")
     probabilities = models.BinaryField()
-    embedding = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -123,3 +122,28 @@ class PhotoPrediction(models.Model):
     @property
     def vector(self) -> np.ndarray:
         return np.frombuffer(self.probabilities, dtype=np.float32)
+
+
+class PhotoEmbedding(models.Model):
+    """Pooled backbone features of a photo (float32 bytes), computed once per backbone and reused.
+
+    Training a new head, predicting and the embedding-based scorers all read these instead of running the
+    backbone again.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="embeddings")
+    backbone = models.CharField(max_length=60)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "backbone"], name="one_embedding_per_backbone")
+        ]
+
+    def __str__(self):
+        return f"photo {self.photo_id} under {self.backbone}"
+
+    @property
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.vector, dtype=np.float32)

@@ -37,13 +37,8 @@ def seed_cities(path: Path = CATALOGUE_CSV) -> tuple[int, int]:
     return created, updated
 
 
-def write_predictions(
-    version: ModelVersion,
-    photo_ids: Iterable[int],
-    probabilities: np.ndarray,
-    embeddings: np.ndarray | None = None,
-) -> int:
-    """Store one probability vector (and optionally an embedding) per photo; replaces existing rows."""
+def write_predictions(version: ModelVersion, photo_ids: Iterable[int], probabilities: np.ndarray) -> int:
+    """Store one probability vector per photo under `version`; replaces existing rows."""
     photo_ids = list(photo_ids)
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.shape != (len(photo_ids), version.n_cities):
@@ -55,7 +50,6 @@ def write_predictions(
             model_version=version,
             photo_id=photo_id,
             probabilities=probabilities[i].tobytes(),
-            embedding=None if embeddings is None else np.asarray(embeddings[i], dtype=np.float32).tobytes(),
         )
         for i, photo_id in enumerate(photo_ids)
     ]
