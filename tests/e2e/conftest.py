@@ -90,8 +90,10 @@ def postcard_set(transactional_db, make_city):
     """Synthetic postcards (cities.postcards) for a few demo cities, under the label-only baseline.
 
     Returns {slug: [photos]}. The drawings are cached for the session; each test stores its own copies.
+    The first round serves them in a fixed order, the cities taking turns (for repeatable screenshots).
     """
     from cities.ingest import ingest_bytes
+    from cities.models import Photo
     from cities.services import sync_label_only_model
 
     def make(slugs=("kyoto", "reykjavik", "miami", "rome"), per_city=4):
@@ -110,6 +112,8 @@ def postcard_set(transactional_db, make_city):
                 )
                 for i in range(per_city)
             ]
+            for i, photo in enumerate(photos[slug]):
+                Photo.objects.filter(pk=photo.pk).update(queue_key=i * len(slugs) + c)
         sync_label_only_model()
         return photos
 
