@@ -49,12 +49,19 @@ def smoothed_one_hot(n_cities: int, index: int, smoothing: float) -> np.ndarray:
 
 
 def top_contributors(liked_vectors: np.ndarray, city_index: int, k: int = 3) -> np.ndarray:
-    """Rows of `liked_vectors` (one per liked photo) that added most to one city's score, best first."""
+    """Rows of `liked_vectors` (one per liked photo) that added most to one city's score, best first.
+
+    A photo counts only where it gave the city more than an even share (1 / number of cities): every
+    vector spreads a little probability over all cities (label smoothing, a softmax), and a liked Kyoto
+    photo is no reason to recommend Miami.
+    """
     if liked_vectors.size == 0:
         return np.empty(0, dtype=np.int64)
+    n_cities = liked_vectors.shape[1]
+    even_share = 1.0 / n_cities if n_cities > 1 else 0.0
     weights = liked_vectors[:, city_index]
     order = np.argsort(-weights, kind="stable")[:k]
-    return order[weights[order] > 0]
+    return order[weights[order] > even_share]
 
 
 def bar_chart(scores: np.ndarray, indices: np.ndarray) -> list[tuple[int, float]]:

@@ -56,11 +56,23 @@ def test_smoothed_one_hot_is_a_probability_vector():
     assert scoring.smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
 
 
-def test_top_contributors_orders_by_the_city_column_and_drops_zeros():
-    liked = np.array([[0.1, 0.9], [0.6, 0.4], [0.0, 1.0], [0.3, 0.7]], dtype=np.float32)
-    assert scoring.top_contributors(liked, 0, k=3).tolist() == [1, 3, 0]
-    assert scoring.top_contributors(liked, 0, k=5).tolist() == [1, 3, 0]  # row 2 adds nothing to city 0
+def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
+    liked = np.array(
+        [[0.3, 0.7, 0, 0], [0.6, 0.4, 0, 0], [0.0, 1.0, 0, 0], [0.5, 0.5, 0, 0], [0.2, 0.8, 0, 0]],
+        dtype=np.float32,
+    )
+    assert scoring.top_contributors(liked, 0, k=2).tolist() == [1, 3]
+    # Row 4 gives city 0 less than an even share (0.25 of 4 cities), row 2 nothing.
+    assert scoring.top_contributors(liked, 0, k=5).tolist() == [1, 3, 0]
     assert scoring.top_contributors(np.empty((0, 2), np.float32), 0).tolist() == []
+
+
+def test_top_contributors_ignore_the_smoothing_share_of_other_cities():
+    liked = np.stack([scoring.smoothed_one_hot(4, 2, 0.1), scoring.smoothed_one_hot(4, 1, 0.1)])
+    assert scoring.top_contributors(liked, 2).tolist() == [0]
+    assert scoring.top_contributors(liked, 1).tolist() == [1]
+    assert scoring.top_contributors(liked, 0).tolist() == []  # liked nothing from city 0
+    assert scoring.top_contributors(np.ones((1, 1), np.float32), 0).tolist() == [0]  # a one-city model
 
 
 def test_bar_chart_scales_by_the_largest_absolute_score():

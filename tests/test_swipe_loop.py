@@ -176,6 +176,8 @@ def test_recommendations_rank_liked_cities_first_and_explain_why(client_with_pho
     assert 'id="score-chart"' in page and page.count("<rect") == 3
     why = page.split('data-slug="beta"')[1].split("</li>")[0]
     assert why.count("<img") == 3  # the three liked beta photos
+    for other in ("gamma", "alpha"):  # a liked beta photo is no reason for another city
+        assert "Because you liked" not in page.split(f'data-slug="{other}"')[1].split("</li>")[0]
 
 
 def test_recommendations_show_the_top_ten_then_the_rest_on_demand(photo_set):

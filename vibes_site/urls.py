@@ -6,6 +6,16 @@ from django.views.static import serve
 
 from swipes.views import VibesLoginView, signup
 
+
+def serve_media(request, path):
+    """Serve an uploaded file from MEDIA_ROOT as it is at request time, not as it was at import time.
+
+    (Binding document_root when this module is imported froze the first value: a test that moved
+    MEDIA_ROOT to a fresh folder was served files from an earlier test's folder, or got 404s.)
+    """
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", VibesLoginView.as_view(), name="login"),
@@ -18,4 +28,4 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns.append(re_path(rf"^{prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(re_path(rf"^{prefix}(?P<path>.*)$", serve_media))

@@ -1,0 +1,98 @@
+"""Reading the page and the database in the end-to-end tests."""
+
+import numpy as np
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+from cities.models import City, ModelVersion, Photo, PhotoPrediction
+from swipes import scoring
+from swipes.models import Swipe, UserProfile
+
+PHOTO_INPUT = '#swipe-form input[name="photo"]'
+
+
+def shown_photo_id(page: Page) -> int:
+    return int(page.locator(PHOTO_INPUT).input_value())
+
+
+def wait_for_next_card(page: Page, count: int, previous_photo: int) -> int:
+    """Wait for the swap that follows a swipe: the counter moves on and a different photo is served."""
+    expect(page.locator("#swipe-count")).to_have_text(str(count))
+    expect(page.locator(PHOTO_INPUT)).not_to_have_value(str(previous_photo))
+    return shown_photo_id(page)
+
+
+def assert_images_loaded(page: Page, selector: str) -> int:
+    """Every image matching `selector` has finished loading and decoded to real pixels; returns how many."""
+    images = page.locator(selector)
+    count = images.count()
+    assert count, f"no images match {selector}"
+    for image in images.all():
+        image.scroll_into_view_if_needed()
+        expect(image).to_have_js_property("complete", True)
+        width = image.evaluate("img => img.naturalWidth")
+        assert width > 0, f"{image.get_attribute('src')} did not load"
+    return count
+
+
+def assert_card_shows_its_photo(page: Page) -> int:
+    """The card's image loaded, and the bytes the browser got are the stored file of the photo it swipes."""
+    photo_id = shown_photo_id(page)
+    image = page.locator("#card img")
+    assert_images_loaded(page, "#card img")
+    served = page.request.get(image.evaluate("img => img.currentSrc"))
+    assert served.ok, f"{served.url}: {served.status}"
+    with Photo.objects.get(pk=photo_id).image.open("rb") as stored:
+        assert served.body() == stored.read(), f"the card of photo {photo_id} shows another file"
+    return photo_id
+
+
+def the_profile(page: Page):
+    """The anonymous profile behind this browser context's session cookie."""
+    keys = [c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
+    assert len(keys) == 1, f"expected one session cookie, found {keys}"
+    return UserProfile.objects.get(session_key=keys[0], user__isnull=True)
+
+
+def swipe_log(profile) -> list[tuple[int, bool, bool]]:
+    """(photo id, liked, live) for every swipe of the profile, oldest first."""
+    return [
+        (photo_id, liked, undone_at is None)
+        for photo_id, liked, undone_at in Swipe.objects.filter(profile=profile)
+        .order_by("id")
+        .values_list("photo_id", "liked", "undone_at")
+    ]
+
+
+def replayed_ranking(profile) -> list[tuple[str, float]]:
+    """The ranking recomputed from scratch: the live log replayed with the original arithmetic."""
+    version = ModelVersion.objects.get(is_active=True)
+    rows = list(
+        Swipe.objects.filter(profile=profile, undone_at__isnull=True)
+        .order_by("id")
+        .values_list("photo_id", "liked")
+    )
+    vectors = {
+        photo_id: np.frombuffer(probabilities, dtype=np.float32)
+        for photo_id, probabilities in PhotoPrediction.objects.filter(
+            model_version=version, photo_id__in=[p for p, _ in rows]
+        ).values_list("photo_id", "probabilities")
+    }
+    scores = scoring.replay([vectors[p] for p, _ in rows], [liked for _, liked in rows], version.n_cities)
+    slugs = dict(City.objects.filter(pk__in=version.city_ids).values_list("pk", "slug"))
+    return [(slugs[version.city_ids[i]], float(scores[i])) for i in scoring.rank(scores)]
+
+
+def page_ranking(page: Page) -> list[tuple[str, float]]:
+    items = page.locator("li.ranked-city")
+    return [
+        (item.get_attribute("data-slug"), float(item.get_attribute("data-score"))) for item in items.all()
+    ]
+
+
+def assert_ranking_matches_replay(page: Page, profile) -> None:
+    shown, expected = page_ranking(page), replayed_ranking(profile)
+    assert shown, "the recommendations page lists no cities"
+    assert [slug for slug, _ in shown] == [slug for slug, _ in expected]
+    assert [score for _, score in shown] == pytest.approx([score for _, score in expected], abs=1e-6)
