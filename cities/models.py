@@ -63,7 +63,8 @@ class Photo(models.Model):
 
     @property
     def credit_line(self) -> str:
-        parts = [p for p in (self.author and f"© {self.author}", self.licence, self.source) if p]
+        source = "" if self.is_synthetic else self.source  # the card shows a "synthetic postcard" badge
+        parts = [p for p in (self.author and f"© {self.author}", self.licence, source) if p]
         return " · ".join(parts)
 
 

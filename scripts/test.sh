@@ -10,6 +10,7 @@ export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/test-media}
 
 echo "== ruff"
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 echo "== makemigrations --check"
 "$VENV/bin/python" manage.py makemigrations --check --dry-run
 echo "== pytest"

@@ -35,7 +35,9 @@ expect.set_options(timeout=TIMEOUT_MS)
 @pytest.fixture(scope="session")
 def browser() -> Browser:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/ensure_browser.sh installs it)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run the suite via make test (scripts/ensure_browser.sh installs it)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
