@@ -1,0 +1,128 @@
+"""tf.data input pipeline: image files -> square RGB tensors -> backbone embeddings.
+
+Decoding uses Pillow inside ``tf.numpy_function`` because TensorFlow's decoders
+ignore EXIF orientation, and phone photos are very often stored sideways with
+an orientation tag. Pillow releases the GIL while decoding and resizing, so the
+``num_parallel_calls=AUTOTUNE`` map plus ``prefetch`` keep decoding running in
+background threads while the model works on the previous batch.
+
+An unreadable file never stops the pipeline: its slot carries a blank image and
+an error message, and it is dropped from the results and reported instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps
+
+__all__ = ["EmbeddingResult", "ImageError", "embed_paths", "image_dataset", "load_image"]
+
+ProgressCallback = Callable[[int, int], None]  # (images_done, images_total)
+
+
+class ImageError(NamedTuple):
+    index: int  # position in the input list
+    path: str
+    message: str
+
+
+class EmbeddingResult(NamedTuple):
+    embeddings: np.ndarray  # float32 [n_ok, feature_dim], in input order
+    ok_indices: np.ndarray  # int64 [n_ok]: input positions of the rows of `embeddings`
+    errors: list[ImageError]  # the skipped files
+
+
+def load_image(path: str | os.PathLike, size: int) -> np.ndarray:
+    """Decode ``path`` upright (EXIF orientation applied), centre-crop it square and
+    resize it to ``size`` x ``size``. Returns uint8 RGB [size, size, 3]; raises on bad files."""
+    with Image.open(path) as img:
+        # JPEG draft mode decodes at a reduced scale that still leaves both sides
+        # >= size: large camera photos decode several times faster.
+        img.draft("RGB", (size, size))
+        img = ImageOps.exif_transpose(img)
+        img = img.convert("RGB")
+        w, h = img.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        img = img.resize((size, size), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side))
+        return np.asarray(img, dtype=np.uint8)
+
+
+def _decode_or_blank(path: bytes, size: np.int64) -> tuple[np.ndarray, bytes]:
+    # Runs inside tf.numpy_function: it must return, never raise, or the whole
+    # dataset iteration would fail on one bad file.
+    try:
+        return load_image(os.fsdecode(path), int(size)), b""
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
+        message = f"{type(exc).__name__}: {exc}"
+        return np.zeros((int(size), int(size), 3), np.uint8), message.encode("utf-8", "replace")
+
+
+def image_dataset(
+    paths: Sequence[str | os.PathLike], size: int, batch_size: int | None = None
+) -> tf.data.Dataset:
+    """Dataset of ``(index, image uint8 [size,size,3], error string)`` in input order.
+
+    ``error`` is empty for good images; bad ones carry a blank image and the reason.
+    Batched and prefetched when ``batch_size`` is given.
+    """
+    str_paths = [os.fspath(p) for p in paths]
+    ds = tf.data.Dataset.from_tensor_slices(
+        (
+            tf.range(len(str_paths), dtype=tf.int64),
+            tf.constant(str_paths, dtype=tf.string, shape=[len(str_paths)]),
+        )
+    )
+
+    def decode(index, path):
+        image, error = tf.numpy_function(
+            _decode_or_blank, [path, tf.constant(size, tf.int64)], [tf.uint8, tf.string]
+        )
+        image.set_shape([size, size, 3])
+        error.set_shape([])
+        return index, image, error
+
+    # deterministic=True (the default) keeps the output in input order.
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    if batch_size:
+        ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+def embed_paths(
+    backbone,
+    paths: Sequence[str | os.PathLike],
+    batch_size: int = 32,
+    progress: ProgressCallback | None = None,
+) -> EmbeddingResult:
+    """Embed image files with ``backbone`` (a :class:`backbones.Backbone`).
+
+    Returns the embeddings of the readable files, their input positions and the
+    errors of the skipped ones. ``progress(done, total)`` is called after each batch.
+    """
+    paths = [os.fspath(p) for p in paths]
+    total = len(paths)
+    chunks, ok_chunks, errors, done = [], [], [], 0
+    if total:
+        for index, images, error in image_dataset(paths, backbone.input_size, batch_size):
+            # Blank images of bad files go through the model too: keeping every batch
+            # the same shape is cheaper than reshuffling, and bad files are rare.
+            feats = backbone.features(images)
+            error = error.numpy()
+            ok = error == b""
+            chunks.append(feats[ok])
+            ok_chunks.append(index.numpy()[ok])
+            for i, msg in zip(index.numpy()[~ok], error[~ok], strict=True):
+                errors.append(ImageError(int(i), paths[int(i)], msg.decode("utf-8", "replace")))
+            done += len(error)
+            if progress is not None:
+                progress(done, total)
+    dim = backbone.feature_dim
+    embeddings = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, dim), np.float32)
+    ok_indices = np.concatenate(ok_chunks).astype(np.int64) if ok_chunks else np.zeros((0,), np.int64)
+    return EmbeddingResult(embeddings, ok_indices, errors)
