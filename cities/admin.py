@@ -7,8 +7,8 @@ from django.utils.html import format_html
 
 from .forms import PhotoUploadForm
 from .importing import import_uploads
-from .models import City, ModelVersion, Photo, PhotoPrediction
-from .services import activate_model, set_photo_status
+from .models import City, Photo, PhotoPrediction
+from .services import set_photo_status
 
 
 @admin.register(City)
@@ -88,44 +88,6 @@ class PhotoAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/cities/photo/upload.html", context)
-
-
-@admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "backbone", "status", "is_active", "cities", "top1", "created_at", "activated_at"]
-    list_filter = ["status", "backbone", "is_active"]
-    readonly_fields = [
-        "city_ids",
-        "metrics",
-        "params",
-        "artifact_path",
-        "is_active",
-        "activated_at",
-        "created_at",
-    ]
-    actions = ["activate"]
-
-    @admin.display(description="cities")
-    def cities(self, obj):
-        return obj.n_cities
-
-    @admin.display(description="top-1")
-    def top1(self, obj):
-        value = (obj.metrics or {}).get("top1")
-        return f"{value:.1%}" if isinstance(value, int | float) else "—"
-
-    @admin.action(description="Activate (the swipe loop switches to this model)")
-    def activate(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one model version to activate.", messages.ERROR)
-            return
-        version = queryset.get()
-        try:
-            activate_model(version)
-        except ValueError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
-        self.message_user(request, f"{version} is now active; profiles replay their swipes under it.")
 
 
 @admin.register(PhotoPrediction)

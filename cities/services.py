@@ -124,9 +124,15 @@ def sync_label_only_model() -> ModelVersion | None:
 
 
 def after_photos_added(photo_ids: list[int]) -> None:
-    """New photos get vectors from the active model (immediately for the baseline)."""
-    if photo_ids:
-        sync_label_only_model()
+    """New photos get vectors from the active model: at once for the baseline, by an ml job for a CNN."""
+    if not photo_ids:
+        return
+    active = sync_label_only_model()
+    if active and active.backbone != ModelVersion.LABEL_ONLY:
+        from mlworker.models import Job  # mlworker depends on cities, not the other way round at import
+        from mlworker.services import start_job
+
+        start_job(Job.Kind.PREDICT, params={"version": active.pk, "photo_ids": list(photo_ids)})
 
 
 def set_photo_status(photo_ids: Iterable[int], status: str) -> int:

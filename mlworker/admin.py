@@ -45,3 +45,6 @@ class JobAdmin(admin.ModelAdmin):
     def duration_display(self, obj):
         duration = obj.duration
         return f"{duration.total_seconds():.1f} s" if duration is not None else "—"
+
+
+from . import admin_models  # noqa: E402,F401  (registers ModelVersionAdmin)

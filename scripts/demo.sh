@@ -17,6 +17,10 @@ ADMIN_LINE=$("$VENV/bin/python" manage.py ensure_admin --username admin ${ADMIN_
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null || true' EXIT INT TERM
 
+# The first CNN is trained on the worker (about a minute here) and activated when done; until then the
+# label-only baseline serves the swipe loop. Progress: Admin -> Jobs.
+"$VENV/bin/python" manage.py train --enqueue --activate --skip-small-cities --if-untrained
+
 cat <<MSG
 
   City Vibes is running:   http://127.0.0.1:$PORT/

@@ -1,12 +1,24 @@
 import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from PIL import Image
 
 from cities.ingest import ingest_bytes
 from cities.models import City
 from cities.services import sync_label_only_model
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_MEDIA_ROOT = Path(tempfile.gettempdir()) / f"cityvibes-test-{os.getpid()}" / "media"
 
 
 def jpeg_bytes(colour=(200, 80, 40), size=(64, 80), seed=0, fmt="JPEG") -> bytes:
@@ -60,3 +72,64 @@ def photo_set(db, make_city):
         return photos
 
     return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real `celery worker` subprocess on the test database, serving private default and ml queues of the
+    real Redis broker (so a developer's own worker on the same Redis never steals the tests' jobs)."""
+    broker = settings.CELERY_BROKER_URL
+    if not broker.startswith("redis://"):
+        pytest.fail(
+            f"the worker tests need the Redis broker (CELERY_BROKER_URL={broker!r}); run them via make test"
+        )
+    db = settings.DATABASES["default"]
+    suffix = uuid.uuid4().hex[:8]
+    queues = {"CELERY_TASK_DEFAULT_QUEUE": f"test-default-{suffix}", "CELERY_ML_QUEUE": f"test-ml-{suffix}"}
+    env = {
+        **os.environ,
+        **queues,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "MEDIA_ROOT": str(WORKER_MEDIA_ROOT),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "vibes_site", "worker", "-Q", ",".join(queues.values()),
+               "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+               "--without-heartbeat"]  # fmt: skip
+    log_path = WORKER_MEDIA_ROOT.parent / f"worker-{suffix}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while " ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("celery worker did not become ready:\n" + log_path.read_text())
+        time.sleep(0.2)
+    previous = {name: getattr(settings, name) for name in queues}
+    for name, value in queues.items():
+        setattr(settings, name, value)
+    yield SimpleNamespace(process=process, log_path=log_path)
+    for name, value in previous.items():
+        setattr(settings, name, value)
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture
+def worker_media(settings, celery_worker_process):
+    """Tests that share files with the worker must use the worker's MEDIA_ROOT."""
+    settings.MEDIA_ROOT = WORKER_MEDIA_ROOT
+    return WORKER_MEDIA_ROOT
+
+
+@pytest.fixture
+def staff_client(db):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin = get_user_model().objects.create_superuser("admin", password="pw-for-tests-only")
+    client = Client()
+    client.force_login(admin)
+    return client

@@ -1,16 +1,10 @@
 """Jobs: started only by staff, run by a real Celery worker process over the real Redis broker."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -20,50 +14,6 @@ from mlworker.services import fail_stale_jobs, run_job
 from swipes import services as swipe_services
 from swipes.models import UserProfile
 from tests.test_swipe_loop import replayed_from_db
-from vibes_site.celery import app as celery_app
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def celery_worker_process(django_db_setup, django_db_blocker):
-    """A `celery worker` subprocess on the test database and a private queue of the Redis broker."""
-    broker = settings.CELERY_BROKER_URL
-    if not broker.startswith("redis://"):
-        pytest.fail(
-            f"the job tests need the Redis broker (CELERY_BROKER_URL={broker!r}); run them via make test"
-        )
-    db = settings.DATABASES["default"]
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "vibes_site", "worker", "-Q", queue, "--concurrency", "1",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        output.append(line)
-        if " ready." in line:
-            break
-        if process.poll() is not None:
-            pytest.fail("celery worker exited:\n" + "".join(output))
-    else:
-        process.kill()
-        pytest.fail("celery worker did not become ready:\n" + "".join(output))
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    yield process
-    celery_app.conf.task_default_queue = previous
-    process.terminate()
-    process.wait(timeout=20)
 
 
 def wait_for(job: Job, timeout: float = 30) -> Job:
@@ -180,3 +130,28 @@ def test_tasks_carry_time_limits_and_bounded_retries():
     for task in tasks.TASKS_BY_KIND.values():
         assert task.soft_time_limit and task.time_limit > task.soft_time_limit
         assert 0 < task.max_retries <= 5
+
+
+@pytest.mark.django_db
+def test_a_database_blip_puts_the_job_back_in_the_queue_until_retries_run_out():
+    from types import SimpleNamespace
+
+    from django.db import OperationalError
+
+    job = Job.objects.create(kind=Job.Kind.RESCORE)
+    task = SimpleNamespace(
+        autoretry_for=(OperationalError,), max_retries=2, request=SimpleNamespace(retries=0)
+    )
+
+    def work(job, progress):
+        raise OperationalError("server closed the connection")
+
+    with pytest.raises(OperationalError):
+        run_job(job.pk, work, task=task)
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED and job.message.startswith("Retrying after OperationalError")
+    task.request.retries = 2  # the last try
+    with pytest.raises(OperationalError):
+        run_job(job.pk, work, task=task)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED

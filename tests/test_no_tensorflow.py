@@ -27,14 +27,15 @@ photo = ingest_bytes(city, "a.jpg", jpeg_bytes())
 sync_label_only_model()
 get_resolver().url_patterns  # import every view module
 client = Client()
-pages = ["/", "/recommendations/", "/accounts/login/", "/accounts/signup/"]
+pages = ["/", "/recommendations/", "/accounts/login/", "/accounts/signup/", "/classify/", "/cities/oslo/",
+         "/cities/similarity/"]
 assert all(client.get(url).status_code == 200 for url in pages)
 assert client.post("/swipe/", {"photo": photo.pk, "liked": "1"}).status_code == 302
 assert client.get("/recommendations/").status_code == 200
 admin = get_user_model().objects.create_superuser("root", password="x")
 client.force_login(admin)
 admin_pages = ["/admin/", "/admin/cities/photo/", "/admin/cities/modelversion/", "/admin/mlworker/job/",
-               "/admin/cities/photo/upload/", "/admin/cities/city/"]
+               "/admin/cities/photo/upload/", "/admin/cities/city/", "/admin/cities/modelversion/train/"]
 for url in admin_pages:
     assert client.get(url).status_code == 200, url
 loaded = sorted(name for name in sys.modules if name == "tensorflow" or name.startswith(("tensorflow.", "keras")))

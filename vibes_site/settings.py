@@ -4,6 +4,7 @@ With nothing set, the app runs self-contained: a SQLite file, a filesystem messa
 ./media. Production sets DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -149,3 +150,8 @@ LOGGING = {
 WHITENOISE_USE_FINDERS = (
     True  # serve static without collectstatic (tests, bench); production runs collectstatic
 )
+
+# Ported ImageNet weights (EfficientNet-Lite) are cached here on first use; trained artifacts live in MEDIA.
+MODEL_CACHE_DIR = env.path("VIBES_MODEL_CACHE", default=VAR_DIR / "model-cache")
+# mlworker.ml reads the same location from the environment when it loads artifacts.
+os.environ.setdefault("VIBES_MODEL_CACHE", str(MODEL_CACHE_DIR))

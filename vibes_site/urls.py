@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from mlworker import classify_views
 from swipes.views import VibesLoginView, signup
 
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("jobs/", include("mlworker.urls")),
     path("cities/", include("cities.urls")),
+    path("classify/", classify_views.classify, name="classify"),
+    path("classify/<int:pk>/", classify_views.classify_result, name="classify_result"),
     path("", include("swipes.urls")),
 ]
 

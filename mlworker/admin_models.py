@@ -1,0 +1,132 @@
+"""Admin for model versions: train (a job on the ml worker), activate, run inference, read the metrics."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from cities.models import City, ModelVersion
+from cities.services import activate_model
+
+from .charts import confusion_cells, training_curves
+from .forms import TrainModelForm
+from .models import Job
+from .services import start_job
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["name", "backbone", "status", "is_active", "cities", "top1", "macro_f1", "created_at"]
+    list_filter = ["status", "backbone", "is_active"]
+    readonly_fields = [
+        "name", "backbone", "status", "is_active", "metrics_summary", "curves", "confusion", "params",
+        "artifact_path", "created_at", "activated_at",
+    ]  # fmt: skip
+    fields = readonly_fields
+    actions = ["activate", "run_inference"]
+    change_list_template = "admin/cities/modelversion/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # versions come from training (or the label-only baseline), never typed in
+
+    @admin.display(description="cities")
+    def cities(self, obj):
+        return obj.n_cities
+
+    @admin.display(description="top-1")
+    def top1(self, obj):
+        return _percent(obj.metrics.get("top1"))
+
+    @admin.display(description="macro-F1")
+    def macro_f1(self, obj):
+        value = obj.metrics.get("macro_f1")
+        return f"{value:.3f}" if isinstance(value, int | float) else "—"
+
+    @admin.display(description="metrics")
+    def metrics_summary(self, obj):
+        m = obj.metrics or {}
+        names = dict(City.objects.filter(pk__in=obj.city_ids).values_list("pk", "name"))
+        per_city = sorted(
+            (
+                (names.get(int(k), k), v)
+                for k, v in (m.get("per_class_accuracy") or {}).items()
+                if v is not None
+            ),
+            key=lambda item: item[1],
+        )
+        return render_to_string(
+            "admin/cities/modelversion/metrics.html",
+            {"m": m, "per_city": per_city, "top1": _percent(m.get("top1")), "top5": _percent(m.get("top5"))},
+        )
+
+    @admin.display(description="training curves")
+    def curves(self, obj):
+        history = (obj.metrics or {}).get("history") or {}
+        history = history.get("head", history)  # fine-tuned versions keep both phases
+        return render_to_string("admin/cities/modelversion/curves.html", {"curves": training_curves(history)})
+
+    @admin.display(description="confusion matrix")
+    def confusion(self, obj):
+        matrix = (obj.metrics or {}).get("confusion_matrix")
+        if not matrix:
+            return "—"
+        names = City.objects.in_bulk(obj.city_ids)
+        labels = [names[c].name if c in names else str(c) for c in obj.city_ids]
+        size = 14
+        return render_to_string(
+            "admin/cities/modelversion/confusion.html",
+            {
+                "cells": confusion_cells(matrix),
+                "labels": labels,
+                "size": size,
+                "extent": 140 + size * len(labels),
+            },
+        )
+
+    @admin.action(description="Activate (the swipe loop switches to this model)")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one model version to activate.", messages.ERROR)
+            return None
+        version = queryset.get()
+        if version.status != ModelVersion.Status.READY:
+            self.message_user(request, f"{version} is {version.status}, not ready.", messages.ERROR)
+            return None
+        if version.backbone == ModelVersion.LABEL_ONLY:
+            activate_model(version)
+            self.message_user(request, f"{version} is now active; profiles replay their swipes under it.")
+            return None
+        job = start_job(Job.Kind.ACTIVATE, user=request.user, params={"version": version.pk})
+        return redirect("admin:mlworker_job_change", job.pk)
+
+    @admin.action(description="Run inference (write vectors for every photo)")
+    def run_inference(self, request, queryset):
+        trained = queryset.exclude(backbone=ModelVersion.LABEL_ONLY).filter(status=ModelVersion.Status.READY)
+        jobs = [start_job(Job.Kind.PREDICT, user=request.user, params={"version": v.pk}) for v in trained]
+        if not jobs:
+            self.message_user(request, "Choose trained, ready versions.", messages.ERROR)
+            return None
+        self.message_user(request, f"Started {len(jobs)} inference job(s).")
+        return redirect("admin:mlworker_job_changelist")
+
+    def get_urls(self):
+        train = path("train/", self.admin_site.admin_view(self.train_view), name="cities_modelversion_train")
+        return [train, *super().get_urls()]
+
+    def train_view(self, request):
+        form = TrainModelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            job = start_job(Job.Kind.TRAIN, user=request.user, params=dict(form.cleaned_data))
+            return redirect("admin:mlworker_job_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Train a new model",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/cities/modelversion/train.html", context)
+
+
+def _percent(value):
+    return f"{value:.1%}" if isinstance(value, int | float) else "—"

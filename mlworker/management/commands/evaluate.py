@@ -1,0 +1,32 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mlworker import modeling
+
+
+class Command(BaseCommand):
+    help = "Classify every image under PATH/<city-slug>/ with the active model; print top-1, top-5, macro-F1."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument(
+            "--json", dest="as_json", action="store_true", help="Print the metrics as JSON on the last line."
+        )
+
+    def handle(self, *args, path, as_json, **options):
+        if not path.is_dir():
+            raise CommandError(f"{path} is not a folder of <city-slug>/ sub-folders")
+        try:
+            metrics = modeling.evaluate_folder(path)
+        except modeling.TrainingRejected as exc:
+            raise CommandError(str(exc)) from None
+        for name in metrics["unknown_cities"]:
+            self.stderr.write(f"skipped {name}/: the active model does not know this city")
+        self.stdout.write(
+            f"{metrics['n_images']} images of {metrics['n_cities']} cities: top-1 {metrics['top1']:.1%}, "
+            f"top-5 {metrics['top5']:.1%}, macro-F1 {metrics['macro_f1']:.3f}"
+        )
+        if as_json:
+            self.stdout.write(json.dumps(metrics))

@@ -1,0 +1,390 @@
+"""Training, inference and activation of CNN model versions: the Django side of mlworker.ml.
+
+TensorFlow is imported inside functions only (through mlworker.ml), so importing this module is cheap and the
+web process can reference it without loading TensorFlow. The ml worker loads backbones and classifiers once
+per process and reuses them.
+"""
+
+import logging
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from cities.models import City, ModelVersion, Photo, PhotoEmbedding
+from cities.services import activate_model, write_predictions
+from swipes.services import rescore_all_profiles
+
+log = logging.getLogger(__name__)
+
+MIN_PHOTOS_PER_CITY = 5
+EMBED_BATCH = 32
+
+
+class TrainingRejected(ValueError):
+    """The request cannot produce a model (unknown backbone, too few cities or photos)."""
+
+
+@dataclass
+class TrainingOptions:
+    backbones: list[str] = field(default_factory=lambda: ["efficientnet_lite0"])
+    epochs: int = 100
+    fine_tune_blocks: int = 0
+    fine_tune_epochs: int = 3
+    activate: bool = False
+    skip_small_cities: bool = False
+    seed: int = 0
+    # Tests train tiny random-weight backbones; production uses ImageNet weights at the default size.
+    weights: str | None = "imagenet"
+    input_size: int | None = None
+
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainingOptions":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(params) - known
+        if unknown:
+            raise TrainingRejected(f"unknown training options: {', '.join(sorted(unknown))}")
+        return cls(**params)
+
+
+def _progress_noop(done, total, message=""):
+    pass
+
+
+# --- the training set ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingPhoto:
+    photo_id: int
+    city_id: int
+    path: str
+
+
+def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPhoto], list[str]]:
+    """Active photos of active cities, labelled by the city they were filed under.
+
+    A city with fewer than MIN_PHOTOS_PER_CITY photos cannot be split for evaluation: that is an error, or
+    the city is left out (and named) when `skip_small_cities` is set.
+    """
+    rows = Photo.objects.filter(status=Photo.Status.ACTIVE, city__active=True).values_list(
+        "pk", "city_id", "image", "city__name"
+    )
+    by_city: dict[int, list[TrainingPhoto]] = {}
+    names: dict[int, str] = {}
+    for pk, city_id, image, name in rows.order_by("city_id", "pk"):
+        by_city.setdefault(city_id, []).append(
+            TrainingPhoto(pk, city_id, str(Path(settings.MEDIA_ROOT) / image))
+        )
+        names[city_id] = name
+    small = sorted(names[c] for c, photos in by_city.items() if len(photos) < MIN_PHOTOS_PER_CITY)
+    if small and not skip_small_cities:
+        raise TrainingRejected(
+            f"every city needs at least {MIN_PHOTOS_PER_CITY} photos; too few for: {', '.join(small)} "
+            "(add photos, hide the city, or choose to leave small cities out)"
+        )
+    kept = {c: photos for c, photos in by_city.items() if len(photos) >= MIN_PHOTOS_PER_CITY}
+    if len(kept) < 2:
+        raise TrainingRejected(
+            f"training needs at least 2 cities with {MIN_PHOTOS_PER_CITY}+ photos; found {len(kept)}"
+        )
+    return [p for c in sorted(kept) for p in kept[c]], small
+
+
+# --- backbones and embeddings ----------------------------------------------------------------------------
+
+
+def check_backbone_names(names: list[str]) -> None:
+    from mlworker.ml.backbones import known_backbones
+
+    unknown = [n for n in names if n not in known_backbones()]
+    if unknown or not names:
+        raise TrainingRejected(
+            f"unknown backbone {', '.join(unknown) or '(none given)'}; known: {', '.join(known_backbones())}"
+        )
+
+
+@lru_cache(maxsize=2)
+def stock_backbone(name: str, input_size: int | None = None):
+    """An ImageNet backbone, built (and its weights ported) once per worker process."""
+    from mlworker.ml.backbones import build_backbone
+
+    return build_backbone(name, weights="imagenet", input_size=input_size, cache_dir=model_cache_dir())
+
+
+def model_cache_dir() -> Path:
+    return Path(settings.MODEL_CACHE_DIR)
+
+
+def embedding_key(backbone, version: ModelVersion | None = None) -> str:
+    """Stock ImageNet features are shared by every version of a backbone; anything else is per version."""
+    if (
+        backbone.weights == "imagenet"
+        and not backbone.fine_tuned
+        and backbone.input_size == backbone.spec.input_size
+    ):
+        return backbone.name
+    return f"{backbone.name}:{backbone.input_size}:v{version.pk if version else 'tmp'}"
+
+
+def ensure_embeddings(backbone, key: str, photos: list[TrainingPhoto], progress=_progress_noop):
+    """Features for `photos`, computing only those not cached under `key`. Returns (vectors by id, errors)."""
+    from mlworker.ml.pipeline import embed_paths
+
+    cached = dict(
+        PhotoEmbedding.objects.filter(backbone=key, photo_id__in=[p.photo_id for p in photos]).values_list(
+            "photo_id", "vector"
+        )
+    )
+    vectors = {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in cached.items()}
+    missing = [p for p in photos if p.photo_id not in vectors]
+    errors = []
+    if missing:
+        result = embed_paths(
+            backbone,
+            [p.path for p in missing],
+            batch_size=EMBED_BATCH,
+            progress=lambda done, total: progress(done, total, f"Embedding photos {done}/{total}"),
+        )
+        rows = []
+        for row, index in zip(result.embeddings, result.ok_indices, strict=True):
+            photo = missing[int(index)]
+            vectors[photo.photo_id] = row
+            rows.append(PhotoEmbedding(photo_id=photo.photo_id, backbone=key, vector=row.tobytes()))
+        PhotoEmbedding.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        errors = [f"photo {missing[e.index].photo_id}: {e.message}" for e in result.errors]
+    return vectors, errors
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+
+def _artifact_dir(version: ModelVersion) -> Path:
+    return Path(settings.MEDIA_ROOT) / "models" / f"v{version.pk}"
+
+
+def _train_one(
+    backbone_name: str, options: TrainingOptions, photos: list[TrainingPhoto], progress
+) -> ModelVersion:
+    from mlworker.ml.backbones import build_backbone
+    from mlworker.ml.inference import CityClassifier
+    from mlworker.ml.training import compute_metrics, encode_labels, fine_tune, train_head
+
+    city_ids = sorted({p.city_id for p in photos})
+    version = ModelVersion.objects.create(
+        name=f"{backbone_name} ({len(city_ids)} cities)",
+        backbone=backbone_name,
+        city_ids=city_ids,
+        params=asdict(options) | {"backbones": [backbone_name]},
+        status=ModelVersion.Status.TRAINING,
+    )
+    try:
+        if options.weights == "imagenet":
+            backbone = stock_backbone(backbone_name, options.input_size)
+        else:
+            backbone = build_backbone(backbone_name, weights=None, input_size=options.input_size)
+        key = embedding_key(backbone, version)
+        vectors, errors = ensure_embeddings(backbone, key, photos, progress)
+        usable = [p for p in photos if p.photo_id in vectors]
+        x = np.stack([vectors[p.photo_id] for p in usable])
+        labels = [p.city_id for p in usable]
+        result = train_head(
+            x,
+            labels,
+            classes=city_ids,
+            seed=options.seed,
+            epochs=options.epochs,
+            on_epoch=lambda k, n, logs: progress(k, n, f"{backbone_name}: epoch {k}/{n}"),
+        )
+        head, metrics, history = result.head, result.metrics, result.history
+        y, _ = encode_labels(labels, city_ids)
+        val_probs = head.predict(x[result.split.val], verbose=0)
+        metrics["val_macro_f1"] = compute_metrics(val_probs, y[result.split.val], city_ids)["macro_f1"]
+        if options.fine_tune_blocks:
+            if options.weights == "imagenet":  # never fine-tune the shared per-process copy
+                backbone = build_backbone(backbone_name, weights="imagenet", cache_dir=model_cache_dir())
+            tuned = fine_tune(
+                backbone,
+                head,
+                [p.path for p in usable],
+                labels,
+                classes=city_ids,
+                unfreeze_blocks=options.fine_tune_blocks,
+                epochs=options.fine_tune_epochs,
+                seed=options.seed,
+                on_epoch=lambda k, n, logs: progress(k, n, f"{backbone_name}: fine-tuning epoch {k}/{n}"),
+            )
+            metrics = tuned.metrics | {"val_macro_f1": metrics["val_macro_f1"], "head_only": metrics}
+            history = {"head": history, "fine_tune": tuned.history}
+        artifact = CityClassifier(backbone, head, city_ids).save(_artifact_dir(version))
+        version.metrics = metrics | {"history": history, "skipped_photos": errors, "n_photos": len(usable)}
+        version.artifact_path = str(artifact)
+        version.params["embedding_key"] = embedding_key(backbone, version)
+        version.save(update_fields=["metrics", "artifact_path", "params"])
+        predict_version(version, progress=progress)
+        version.status = ModelVersion.Status.READY
+        version.save(update_fields=["status"])
+        return version
+    except Exception as exc:
+        version.status = ModelVersion.Status.FAILED
+        version.metrics = {"error": f"{type(exc).__name__}: {exc}"}
+        version.save(update_fields=["status", "metrics"])
+        raise
+
+
+def train(options: TrainingOptions, progress=_progress_noop) -> dict:
+    """Train one version per backbone, keep the best by validation macro-F1, and activate it if asked.
+
+    A failure leaves the active model untouched: activation is the last step and happens only on success.
+    """
+    check_backbone_names(options.backbones)
+    photos, skipped_cities = training_photos(skip_small_cities=options.skip_small_cities)
+    versions = [_train_one(name, options, photos, progress) for name in options.backbones]
+    best = max(versions, key=lambda v: v.metrics.get("val_macro_f1", 0.0))
+    if options.activate:
+        activate_version(best, progress)
+    summary = {
+        "best_version": best.pk,
+        "activated": options.activate,
+        "skipped_cities": skipped_cities,
+        "versions": [
+            {
+                "id": v.pk,
+                "backbone": v.backbone,
+                **{
+                    k: v.metrics.get(k)
+                    for k in ("top1", "top5", "macro_f1", "val_macro_f1", "n_test", "n_photos")
+                },
+            }
+            for v in versions
+        ],
+    }
+    summary["message"] = (
+        f"Trained {len(versions)} version(s); best: #{best.pk} {best.backbone} "
+        f"(top-1 {best.metrics.get('top1', 0):.1%}, macro-F1 {best.metrics.get('macro_f1', 0):.2f})"
+        + ("; activated." if options.activate else ".")
+    )
+    return summary
+
+
+def has_trained_or_training_version() -> bool:
+    from mlworker.models import Job
+
+    trained = ModelVersion.objects.exclude(backbone=ModelVersion.LABEL_ONLY).exclude(
+        status=ModelVersion.Status.FAILED
+    )
+    pending = Job.objects.filter(kind=Job.Kind.TRAIN, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+    return trained.exists() or pending.exists()
+
+
+# --- inference and activation --------------------------------------------------------------------------------
+
+
+def classifier_for(version: ModelVersion):
+    from mlworker.ml.inference import get_classifier
+
+    if not version.artifact_path:
+        raise TrainingRejected(f"{version} has no trained artifact")
+    return get_classifier(version.artifact_path)
+
+
+def predict_version(
+    version: ModelVersion, photo_ids: list[int] | None = None, progress=_progress_noop
+) -> dict:
+    """Write a probability vector under `version` for every photo (or the given ones)."""
+    classifier = classifier_for(version)
+    photos = Photo.objects.all() if photo_ids is None else Photo.objects.filter(pk__in=photo_ids)
+    items = [
+        TrainingPhoto(pk, city_id, str(Path(settings.MEDIA_ROOT) / image))
+        for pk, city_id, image in photos.order_by("pk").values_list("pk", "city_id", "image")
+    ]
+    key = version.params.get("embedding_key") or embedding_key(classifier.backbone, version)
+    vectors, errors = ensure_embeddings(classifier.backbone, key, items, progress)
+    ids = [p.photo_id for p in items if p.photo_id in vectors]
+    if ids:
+        probabilities = classifier.predict_embeddings(np.stack([vectors[i] for i in ids]))
+        write_predictions(version, ids, probabilities)
+    progress(len(items), len(items), f"Predicted {len(ids)} photos")
+    return {"predicted": len(ids), "errors": errors}
+
+
+def activate_version(version: ModelVersion, progress=_progress_noop) -> dict:
+    """Predict whatever is missing, switch the swipe loop over atomically, then rebuild every profile."""
+    if version.backbone != ModelVersion.LABEL_ONLY:
+        missing = list(Photo.objects.exclude(predictions__model_version=version).values_list("pk", flat=True))
+        if missing:
+            predict_version(version, missing, progress)
+    with transaction.atomic():
+        activate_model(version)
+    profiles = rescore_all_profiles(
+        progress=lambda done, total: progress(done, total, f"Rescoring profiles {done}/{total}")
+    )
+    return {
+        "activated": version.pk,
+        "profiles": profiles,
+        "message": f"{version} is active; {profiles} profiles rescored.",
+    }
+
+
+def classify_paths(paths: list[str], k: int = 5) -> list[list[tuple[City, float]]]:
+    """Top-k cities for image files under the active model."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or version.backbone == ModelVersion.LABEL_ONLY:
+        raise TrainingRejected("no trained CNN is active yet; train one in the admin first")
+    classifier = classifier_for(version)
+    prediction = classifier.predict_paths(paths)
+    if prediction.errors:
+        raise TrainingRejected(
+            "; ".join(f"{Path(paths[e.index]).name}: {e.message}" for e in prediction.errors)
+        )
+    cities = City.objects.in_bulk(version.city_ids)
+    return [[(cities[c], p) for c, p in row] for row in classifier.top_k(prediction.probabilities, k)]
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def evaluate_folder(root: Path) -> dict:
+    """Top-1, top-5 and macro-F1 of the active model on PATH/<city-slug>/ images, for cities it knows."""
+    from sklearn.metrics import f1_score
+
+    from mlworker.ml.training import compute_metrics
+
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or version.backbone == ModelVersion.LABEL_ONLY:
+        raise TrainingRejected("no trained CNN is active yet; train one first")
+    slugs = dict(City.objects.filter(pk__in=version.city_ids).values_list("slug", "pk"))
+    paths, labels, unknown = [], [], []
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        if folder.name not in slugs:
+            unknown.append(folder.name)
+            continue
+        for image in sorted(folder.iterdir()):
+            if image.suffix.lower() in IMAGE_SUFFIXES:
+                paths.append(str(image))
+                labels.append(slugs[folder.name])
+    if not paths:
+        raise TrainingRejected(f"no images of known cities under {root}")
+    prediction = classifier_for(version).predict_paths(paths)
+    ok = [int(i) for i in prediction.ok_indices]
+    index_of = {city_id: i for i, city_id in enumerate(version.city_ids)}
+    y_true = np.array([index_of[labels[i]] for i in ok])
+    metrics = compute_metrics(prediction.probabilities, y_true, version.city_ids)
+    return {
+        "model_version": version.pk,
+        "n_images": len(ok),
+        "n_cities": len({labels[i] for i in ok}),
+        "top1": metrics["top1"],
+        "top5": metrics["top5"],
+        # Over the cities present in the folder: absent ones would count as zero F1.
+        "macro_f1": float(
+            f1_score(
+                y_true, prediction.probabilities.argmax(axis=1), labels=sorted(set(y_true)), average="macro"
+            )
+        ),
+        "unreadable": [Path(paths[e.index]).name for e in prediction.errors],
+        "unknown_cities": unknown,
+    }

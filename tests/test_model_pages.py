@@ -1,0 +1,138 @@
+"""/classify/ and the model-version admin (train form, actions, metrics charts). No TensorFlow needed here:
+the classify job itself is exercised in tests/test_modeling.py."""
+
+import numpy as np
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from cities.models import ModelVersion
+from cities.services import activate_model, write_predictions
+from mlworker import charts
+from mlworker.models import Job
+from tests.conftest import jpeg_bytes
+
+
+@pytest.fixture
+def trained_model(photo_set):
+    photos = photo_set()
+    baseline = ModelVersion.objects.get(is_active=True)
+    version = ModelVersion.objects.create(
+        name="cnn", backbone="efficientnet_lite0", city_ids=baseline.city_ids, status="ready",
+        metrics={
+            "top1": 0.9, "top5": 1.0, "macro_f1": 0.88, "val_macro_f1": 0.9, "n_test": 10, "n_photos": 12,
+            "per_class_accuracy": {str(c): 0.9 for c in baseline.city_ids},
+            "confusion_matrix": [[3, 1, 0], [0, 4, 0], [0, 0, 2]],
+            "history": {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.4, 0.8, 0.9]},
+        },
+    )  # fmt: skip
+    ids = [p.pk for city in photos.values() for p in city]
+    write_predictions(version, ids, np.full((len(ids), 3), 1 / 3, dtype=np.float32))
+    activate_model(version)
+    return version
+
+
+def test_classify_explains_that_a_model_must_be_trained_first(photo_set):
+    photo_set()
+    page = Client().get("/classify/").content.decode()
+    assert 'id="classify-unavailable"' in page and 'id="classify-form"' not in page
+
+
+def test_a_valid_upload_queues_a_job_visible_only_to_its_session(trained_model, settings):
+    client = Client()
+    response = client.post("/classify/", {"photo": SimpleUploadedFile("me.jpg", jpeg_bytes(), "image/jpeg")})
+    job = Job.objects.get(kind=Job.Kind.CLASSIFY)
+    assert response.status_code == 302 and response["Location"] == f"/classify/{job.pk}/"
+    stored = settings.MEDIA_ROOT / job.params["path"]
+    assert stored.exists() and job.status == Job.Status.QUEUED
+    waiting = client.get(f"/classify/{job.pk}/", HTTP_HX_REQUEST="true")
+    assert waiting.status_code == 200 and 'hx-trigger="every 1s"' in waiting.content.decode()
+    assert Client().get(f"/classify/{job.pk}/").status_code == 404  # another browser
+
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.SUCCEEDED,
+        result={"top": [{"slug": "beta", "name": "Beta", "country": "X", "percent": 71.25}]},
+    )
+    done = client.get(f"/classify/{job.pk}/", HTTP_HX_REQUEST="true")
+    assert done.status_code == 286 and "71.25 %" in done.content.decode()
+    assert 'data-slug="beta"' in client.get(f"/classify/{job.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "upload, message",
+    [
+        (SimpleUploadedFile("notes.txt", b"hello"), "unsupported file type"),
+        (SimpleUploadedFile("fake.jpg", b"<html></html>"), "not an image"),
+    ],
+)
+def test_bad_uploads_get_a_clear_message_and_no_job(trained_model, upload, message):
+    response = Client().post("/classify/", {"photo": upload})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_an_oversize_upload_is_refused(trained_model, settings):
+    settings.MAX_IMAGE_BYTES = 1000
+    response = Client().post(
+        "/classify/", {"photo": SimpleUploadedFile("big.jpg", jpeg_bytes() + b"\0" * 2000)}
+    )
+    assert response.status_code == 400 and "the limit is" in response.content.decode()
+
+
+def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo_set):
+    photo_set()
+    assert "efficientnet_lite0" in staff_client.get("/admin/cities/modelversion/train/").content.decode()
+    response = staff_client.post(
+        "/admin/cities/modelversion/train/",
+        {"backbones": ["efficientnet_lite0", "mobilenet_v2"], "epochs": 30, "fine_tune_blocks": 1},
+    )
+    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    assert response.status_code == 302 and response["Location"] == f"/admin/mlworker/job/{job.pk}/change/"
+    assert job.params == {
+        "backbones": ["efficientnet_lite0", "mobilenet_v2"], "epochs": 30, "fine_tune_blocks": 1,
+        "activate": False, "skip_small_cities": False,
+    }  # fmt: skip
+    bad = staff_client.post("/admin/cities/modelversion/train/", {"backbones": ["vgg99"], "epochs": 5})
+    assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+
+
+def test_non_staff_cannot_open_the_train_form(client, db):
+    client.force_login(get_user_model().objects.create_user("m", password="pw-for-tests-only"))
+    response = client.post(
+        "/admin/cities/modelversion/train/", {"backbones": ["efficientnet_lite0"], "epochs": 5}
+    )
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert not Job.objects.exists()
+
+
+def test_activating_a_cnn_from_the_admin_runs_as_a_job(staff_client, trained_model):
+    other = ModelVersion.objects.create(
+        name="cnn 2", backbone="mobilenet_v2", city_ids=trained_model.city_ids, status="ready"
+    )
+    response = staff_client.post(
+        "/admin/cities/modelversion/", {"action": "activate", "_selected_action": [other.pk]}
+    )
+    job = Job.objects.get(kind=Job.Kind.ACTIVATE)
+    assert response.status_code == 302 and job.params == {"version": other.pk}
+    assert ModelVersion.objects.get(is_active=True) == trained_model  # the worker switches it, not the web
+
+
+def test_the_version_page_shows_metrics_curves_and_the_confusion_matrix(staff_client, trained_model):
+    page = staff_client.get(f"/admin/cities/modelversion/{trained_model.pk}/change/").content.decode()
+    assert "90.0%" in page and 'id="training-curves"' in page and page.count("<polyline") == 3
+    assert 'id="confusion-matrix"' in page and "Alpha" in page
+
+
+def test_training_curves_share_one_scale():
+    curves = charts.training_curves(
+        {"loss": [2.0, 1.0], "accuracy": [0.5, 1.0], "lr": [0.1]}, width=100, height=50
+    )
+    assert [c.name for c in curves] == ["loss", "accuracy"]
+    assert curves[0].points == "0.0,0.0 100.0,25.0" and curves[1].points == "0.0,37.5 100.0,25.0"
+    assert charts.training_curves({}) == []
+
+
+def test_confusion_cells_are_shares_of_each_true_city():
+    cells = charts.confusion_cells([[3, 1], [0, 0]])
+    assert [(c.row, c.col, c.count, c.opacity) for c in cells] == [(0, 0, 3, 0.75), (0, 1, 1, 0.25)]

@@ -1,0 +1,216 @@
+"""The CNN on the Django side: training jobs, inference, activation and the swipe loop on CNN vectors.
+
+Small runs use tiny random-weight backbones (32 px); the worker test uses the real offline Lite0 weights.
+"""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
+from cities.postcards import DEMO_STYLES, draw_postcard
+from mlworker import modeling
+from mlworker.models import Job
+from mlworker.services import run_job
+from swipes import services as swipe_services
+from swipes.models import UserProfile
+from tests.test_swipe_loop import replayed_from_db
+
+pytestmark = pytest.mark.ml
+
+TINY = {"backbones": ["mobilenet_v2"], "weights": None, "input_size": 32, "epochs": 3}
+STYLES = ["kyoto", "miami", "reykjavik"]
+
+
+def postcards(tmp_path, per_city=5, styles=STYLES):
+    for c, slug in enumerate(styles):
+        (tmp_path / slug).mkdir(parents=True, exist_ok=True)
+        for i in range(per_city):
+            draw_postcard(DEMO_STYLES[slug], seed=c * 100 + i).resize((160, 200)).save(
+                tmp_path / slug / f"{i}.jpg"
+            )
+    return tmp_path
+
+
+@pytest.fixture
+def imported(db, tmp_path, make_city):
+    for slug in STYLES:
+        make_city(slug)
+    call_command("import_photos", str(postcards(tmp_path / "set")))
+    return ModelVersion.objects.get(is_active=True)
+
+
+def train_job(params) -> Job:
+    job = Job.objects.create(kind=Job.Kind.TRAIN, params=params)
+    return run_job(
+        job.pk,
+        lambda job, progress: modeling.train(modeling.TrainingOptions.from_params(job.params), progress),
+    )
+
+
+def test_training_writes_metrics_an_artifact_and_a_vector_per_photo(imported):
+    job = train_job(TINY)
+    assert job.status == Job.Status.SUCCEEDED
+    version = ModelVersion.objects.get(pk=job.result["best_version"])
+    assert version.status == ModelVersion.Status.READY and not version.is_active  # not asked to activate
+    assert set(version.metrics) >= {
+        "top1",
+        "top5",
+        "macro_f1",
+        "val_macro_f1",
+        "per_class_accuracy",
+        "confusion_matrix",
+        "history",
+    }
+    assert len(version.metrics["confusion_matrix"]) == 3 and version.metrics["history"]["loss"]
+    assert (modeling.Path(version.artifact_path) / "classifier.json").exists()
+    vectors = [p.vector for p in PhotoPrediction.objects.filter(model_version=version)]
+    assert len(vectors) == 15 and all(v.shape == (3,) and abs(v.sum() - 1) < 1e-4 for v in vectors)
+    assert PhotoEmbedding.objects.filter(backbone=version.params["embedding_key"]).count() == 15
+    assert ModelVersion.objects.get(is_active=True) == imported  # the baseline stays active
+    assert "epoch" in job.message or "Trained" in job.message
+
+
+def test_several_backbones_keep_the_best_by_validation_macro_f1(imported):
+    job = train_job(TINY | {"backbones": ["mobilenet_v2", "efficientnet_lite0"]})
+    trained = {v.pk: v for v in ModelVersion.objects.exclude(backbone=ModelVersion.LABEL_ONLY)}
+    assert [v["backbone"] for v in job.result["versions"]] == ["mobilenet_v2", "efficientnet_lite0"]
+    best_score = max(v.metrics["val_macro_f1"] for v in trained.values())
+    # the first of the backbones (in the order asked) that reaches the best validation macro-F1
+    expected = next(
+        v["id"] for v in job.result["versions"] if trained[v["id"]].metrics["val_macro_f1"] == best_score
+    )
+    assert job.result["best_version"] == expected
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (TINY | {"backbones": ["vgg99"]}, "unknown backbone vgg99"),
+        (TINY | {"color": "blue"}, "unknown training options: color"),
+    ],
+)
+def test_bad_requests_fail_the_job_and_activate_nothing(imported, params, message):
+    with pytest.raises(modeling.TrainingRejected):
+        train_job(params | {"activate": True})
+    job = Job.objects.get()
+    assert job.status == Job.Status.FAILED and message in job.message
+    assert ModelVersion.objects.get(is_active=True) == imported
+
+
+def test_too_few_cities_or_photos_is_a_clear_error(imported):
+    Photo.objects.filter(city__slug="miami").delete()
+    Photo.objects.filter(city__slug="reykjavik").exclude(
+        pk=Photo.objects.filter(city__slug="reykjavik").first().pk
+    ).delete()
+    with pytest.raises(modeling.TrainingRejected, match="at least 5 photos; too few for: Reykjavik"):
+        modeling.training_photos()
+    with pytest.raises(modeling.TrainingRejected, match="at least 2 cities"):
+        modeling.training_photos(skip_small_cities=True)
+
+
+def test_small_cities_can_be_left_out(imported):
+    extra = Photo.objects.filter(city__slug="reykjavik")
+    extra.exclude(pk__in=list(extra.values_list("pk", flat=True)[:2])).delete()
+    photos, skipped = modeling.training_photos(skip_small_cities=True)
+    assert skipped == ["Reykjavik"] and {p.city_id for p in photos} == set(
+        Photo.objects.filter(city__slug__in=["kyoto", "miami"]).values_list("city_id", flat=True)
+    )
+
+
+def test_an_unreadable_image_is_skipped_and_reported(imported, tmp_path):
+    call_command("import_photos", str(postcards(tmp_path / "sixth", per_city=6)))  # one spare photo per city
+    broken = Photo.objects.filter(city__slug="kyoto").first()
+    with open(broken.image.path, "wb") as handle:
+        handle.write(b"not a jpeg any more")
+    job = train_job(TINY)
+    version = ModelVersion.objects.get(pk=job.result["best_version"])
+    assert any(f"photo {broken.pk}" in error for error in version.metrics["skipped_photos"])
+    assert not PhotoPrediction.objects.filter(model_version=version, photo=broken).exists()
+    assert PhotoPrediction.objects.filter(model_version=version).count() == Photo.objects.count() - 1
+
+
+def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported):
+    profile = UserProfile.objects.create(session_key="s")
+    first, second = Photo.objects.order_by("pk")[:2]
+    swipe_services.record_swipe(profile, first.pk, True)
+    job = train_job(TINY | {"activate": True})
+    version = ModelVersion.objects.get(is_active=True)
+    assert version.pk == job.result["best_version"] and version.backbone == "mobilenet_v2"
+    profile.refresh_from_db()
+    assert profile.scores_model == version
+    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
+    swipe_services.record_swipe(profile, second.pk, False)
+    profile.refresh_from_db()
+    cnn = [
+        PhotoPrediction.objects.get(model_version=version, photo=p).vector.astype(np.float64)
+        for p in (first, second)
+    ]
+    assert np.array_equal(profile.score_vector, cnn[0] - cnn[1])
+
+
+def test_photos_added_under_a_trained_model_are_queued_for_inference(imported, tmp_path):
+    train_job(TINY | {"activate": True})
+    call_command("import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"])))
+    job = Job.objects.get(kind=Job.Kind.PREDICT)
+    new = Photo.objects.order_by("-pk").first()
+    assert job.params["photo_ids"] == [new.pk]
+    run_job(
+        job.pk,
+        lambda job, progress: modeling.predict_version(
+            ModelVersion.objects.get(pk=job.params["version"]), job.params["photo_ids"], progress
+        ),
+    )
+    assert PhotoPrediction.objects.filter(photo=new, model_version__is_active=True).exists()
+
+
+def test_management_commands_train_classify_and_evaluate(imported, tmp_path, capsys):
+    call_command("train", "--backbone", "efficientnet_lite0", "--epochs", "5", "--activate")
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["activated"] and summary["versions"][0]["backbone"] == "efficientnet_lite0"
+    probe = postcards(tmp_path / "probe", per_city=2)
+    call_command("classify", str(probe / "kyoto" / "0.jpg"), "--top", "3")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(line.endswith(" %") for line in lines)
+    assert lines[0].startswith("Kyoto ")
+    call_command("evaluate", str(probe), "--json")
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert metrics["n_images"] == 6 and metrics["top1"] >= 0.8 and 0 <= metrics["macro_f1"] <= 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_import_train_on_the_ml_worker_activate_and_swipe(
+    celery_worker_process, worker_media, tmp_path, make_city, staff_client
+):
+    for slug in STYLES:
+        make_city(slug)
+    call_command("import_photos", str(postcards(tmp_path / "set")))
+    client = Client()
+    client.post("/swipe/", {"photo": Photo.objects.order_by("queue_key").first().pk, "liked": "1"})
+    response = staff_client.post(
+        "/admin/cities/modelversion/train/",
+        {"backbones": ["efficientnet_lite0"], "epochs": 20, "fine_tune_blocks": 0, "activate": "on"},
+    )
+    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    assert response.status_code == 302 and job.params["activate"] is True
+    deadline = time.monotonic() + 240
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, (
+        job.message + celery_worker_process.log_path.read_text()[-3000:]
+    )
+    version = ModelVersion.objects.get(is_active=True)
+    assert version.backbone == "efficientnet_lite0" and version.metrics["top1"] >= 0.5
+    for liked in ("0", "1", "1"):
+        page = client.get("/").content.decode()
+        photo_id = int(page.split('name="photo" value="')[1].split('"')[0])
+        assert client.post("/swipe/", {"photo": photo_id, "liked": liked}).status_code == 302
+    profile = UserProfile.objects.get()
+    assert profile.scores_model == version and profile.swipe_count == 4
+    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
