@@ -6,7 +6,10 @@ from django.views.static import serve
 
 from swipes.views import VibesLoginView, signup
 
+from .views import healthz
+
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", VibesLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
