@@ -28,6 +28,8 @@ import multiprocessing
 import os
 import random
 import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -140,6 +142,51 @@ def machine_busy_seconds() -> tuple[float, float]:
     idle = values[3] + values[4]  # idle + iowait
     tick = os.sysconf("SC_CLK_TCK")
     return (sum(values[:8]) - idle) / tick, sum(values[:8]) / tick
+
+
+def database_backend_pids() -> list[int]:
+    """The Postgres backends serving the bench database (gunicorn's persistent connections)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    connection.close()  # the next scenario forks: leave nothing open to inherit
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds per wall second, over a `with` block: gunicorn, its Postgres backends, finished child
+    processes (wrk), and the busy share of the whole machine (everything, other people's work included)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def __enter__(self):
+        self.server_pids = _tree(self.server_pid)
+        self.db_pids = database_backend_pids()
+        self.wall = time.perf_counter()
+        self.server_before = cpu_seconds(self.server_pids)
+        self.db_before = cpu_seconds(self.db_pids)
+        self.children_before = _children_cpu()
+        self.busy_before = machine_busy_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.wall
+        busy, total = machine_busy_seconds()
+        self.server = (cpu_seconds(self.server_pids) - self.server_before) / wall
+        self.db = (cpu_seconds(self.db_pids) - self.db_before) / wall
+        self.client = (_children_cpu() - self.children_before) / wall
+        self.busy = (busy - self.busy_before[0]) / max(total - self.busy_before[1], 1e-9)
+        return False
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- the load generator ---------------------------------------------------------------------------------
@@ -296,7 +343,9 @@ class Result:
     duration: float
     client_cpu: float
     server_cpu: float
+    db_cpu: float
     machine_busy: float
+    tool: str = "python"
     users: list[dict] = field(default_factory=list)
 
     @property
@@ -318,6 +367,25 @@ class Result:
         return [e for u in self.users for e in u["errors"]]
 
 
+@dataclass
+class WrkResult(Result):
+    """wrk reports totals and percentiles, not each request."""
+
+    total: int = 0
+    wrk_percentiles: dict = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return self.total
+
+    @property
+    def rps(self) -> float:
+        return self.total / self.duration
+
+    def percentile_ms(self, q: float) -> float:
+        return self.wrk_percentiles.get(str(round(q * 100)), float("nan"))
+
+
 def run_scenario(scenario, port, server_pid, concurrency, procs, warmup, duration) -> Result:
     ctx = multiprocessing.get_context("fork")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -335,16 +403,12 @@ def run_scenario(scenario, port, server_pid, concurrency, procs, warmup, duratio
         worker.start()
     for _ in workers:
         ready.get(timeout=120)
-    server_pids = _tree(server_pid)
     clock.value = time.perf_counter()
     go.set()
     time.sleep(warmup)
-    server_before, (busy_before, total_before) = cpu_seconds(server_pids), machine_busy_seconds()
-    time.sleep(duration)
-    server_cpu, (busy_after, total_after) = (
-        cpu_seconds(server_pids) - server_before,
-        machine_busy_seconds(),
-    )
+    with CpuMeter(server_pid) as meter:
+        time.sleep(duration)
+    meter.client = None  # the load processes measure themselves
     reports = [results.get(timeout=120) for _ in workers]
     for worker in workers:
         worker.join()
@@ -353,11 +417,54 @@ def run_scenario(scenario, port, server_pid, concurrency, procs, warmup, duratio
         concurrency=concurrency,
         latencies=[s for r in reports for s in r["samples"]],
         duration=duration,
-        client_cpu=sum(r["client_cpu"] for r in reports),
-        server_cpu=server_cpu,
-        machine_busy=(busy_after - busy_before) / max(total_after - total_before, 1e-9),
+        client_cpu=sum(r["client_cpu"] for r in reports) / duration,
+        server_cpu=meter.server,
+        db_cpu=meter.db,
+        machine_busy=meter.busy,
         users=[u for r in reports for u in r["users"]],
     )
+
+
+def run_wrk(port, server_pid, concurrency, warmup, duration) -> Result | None:
+    """The trivial view again, driven by wrk (C, multithreaded): is the Python client the bottleneck?"""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    url = f"http://{HOST}:{port}/healthz/"
+    threads = str(max(1, min(2, concurrency)))
+    base = [wrk, "-t", threads, "-c", str(concurrency)]
+    subprocess.run([*base, "-d", f"{max(1, round(warmup))}s", url], capture_output=True, check=True)
+    with CpuMeter(server_pid) as meter:
+        out = subprocess.run(
+            [*base, "-d", f"{max(1, round(duration))}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
+    return WrkResult(
+        scenario="healthz (wrk)",
+        concurrency=concurrency,
+        latencies=[],
+        duration=total / rps if rps else duration,
+        client_cpu=meter.client,
+        server_cpu=meter.server,
+        db_cpu=meter.db,
+        machine_busy=meter.busy,
+        tool="wrk",
+        users=[{"errors": [errors.group(0)] if errors else [], "reconnects": 0}],
+        total=total,
+        wrk_percentiles={q: _wrk_ms(out, q) for q in ("50", "99")},
+    )
+
+
+def _wrk_ms(out: str, q: str) -> float:
+    match = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    if not match:
+        return float("nan")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
 
 
 # --- correctness of what the run left behind -------------------------------------------------------------
@@ -373,7 +480,7 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
     problems, checked = [], 0
     for result in results:
         for user in result.users:
-            if result.scenario == "healthz" or not user["session"]:
+            if result.scenario.startswith("healthz") or not user.get("session"):
                 continue
             profile = UserProfile.objects.select_related("scores_model").get(session_key=user["session"])
             log = list(
@@ -423,7 +530,27 @@ def mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def report(results: list[Result], args, consistent: bool, notes: list[str], photos: int, cities: int) -> str:
+def queries_per_swipe(samples: int = 5) -> tuple[int, list[str]]:
+    """Database queries in one swipe round trip (POST /swipe/ with HX-Request, next card included),
+    counted in this process with Django's test client on the same database. Returns the most common count
+    over a few swipes and the SQL of the last one."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    photo = int(PHOTO_RE.search(client.get("/").content).group(1))
+    counts, sql = [], []
+    for i in range(samples):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post("/swipe/", {"photo": photo, "liked": str(i % 2)}, HTTP_HX_REQUEST="true")
+        photo = int(PHOTO_RE.search(response.content).group(1))
+        counts.append(len(captured))
+        sql = [q["sql"] for q in captured.captured_queries]
+    return max(set(counts), key=counts.count), sql
+
+
+def report(results, args, consistent, notes, photos, cities, queries) -> str:
     by_name = {r.scenario: r for r in results}
     lines = [
         f"## Swipe round trip ({datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
@@ -438,9 +565,9 @@ def report(results: list[Result], args, consistent: bool, notes: list[str], phot
             f"{r.percentile_ms(0.5):.1f} | {r.percentile_ms(0.99):.1f} |"
         )
     lines.append("")
-    trivial = by_name.get("healthz")
+    trivial, wrk = by_name.get("healthz"), by_name.get("healthz (wrk)")
     for r in results:
-        if r.scenario == "healthz":
+        if r.scenario.startswith("healthz"):
             continue
         p99 = r.percentile_ms(0.99)
         line = f"- {r.scenario}: p99 {p99:.1f} ms (target < {TARGET_P99_MS:.0f} ms) **{mark(p99 < TARGET_P99_MS)}**"
@@ -450,8 +577,12 @@ def report(results: list[Result], args, consistent: bool, notes: list[str], phot
                 f"; ratio {r.scenario} req/s ÷ healthz req/s = {r.rps:.0f} / {trivial.rps:.0f} = "
                 f"**{ratio:.2f}** (target ≥ {TARGET_RATIO}) **{mark(ratio >= TARGET_RATIO)}**"
             )
+            if wrk and wrk.rps:
+                line += f" (against wrk's healthz figure: {r.rps / wrk.rps:.2f})"
         lines.append(line)
     lines.append(f"- scores consistent: **{'yes' if consistent else 'no'}** ({'; '.join(notes)})")
+    if queries is not None:
+        lines.append(f"- database queries per swipe round trip: {queries}")
     lines.append("")
     server = f"gunicorn vibes_site.wsgi, {args.workers} {args.worker_class} workers"
     if args.worker_class == "gthread":
@@ -459,20 +590,22 @@ def report(results: list[Result], args, consistent: bool, notes: list[str], phot
     lines += [
         f"Server: {server}, DEBUG off, Postgres (CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE')}), "
         f"{photos} photos over {cities} cities under the label-only model. "
-        f"Load: {args.procs} Python processes of keep-alive http.client users on loopback, "
-        f"{args.warmup:g} s warm-up then {args.duration:g} s measured per scenario; "
-        "a swipe request is timed from sending POST /swipe/ to the end of the card it returns.",
+        f"Load: {args.procs} Python processes of keep-alive http.client users on loopback"
+        + (", and wrk for the healthz (wrk) row" if wrk else "")
+        + f"; {args.warmup:g} s warm-up then {args.duration:g} s measured per scenario. "
+        "A swipe request is timed from sending POST /swipe/ to the end of the card it returns.",
         "",
-        f"Caveat: the load generator shares this machine's {os.cpu_count()} cores with gunicorn and Postgres "
-        "(and, when it ran, with whatever else was running). CPU seconds per second in the measured window:",
+        f"Caveat: the load generator runs on the same {os.cpu_count()} cores as gunicorn and Postgres, and "
+        "competes with them (and with anything else running on the machine). CPU seconds per second during "
+        "each measured window:",
         "",
-        "| scenario | load generator | gunicorn | whole machine busy | errors | reconnects |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | load generator | gunicorn | Postgres | whole machine busy | errors | reconnects |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         reconnects = sum(u["reconnects"] for u in r.users)
         lines.append(
-            f"| {r.scenario} | {r.client_cpu / r.duration:.2f} | {r.server_cpu / r.duration:.2f} | "
+            f"| {r.scenario} | {r.client_cpu:.2f} | {r.server_cpu:.2f} | {r.db_cpu:.2f} | "
             f"{100 * r.machine_busy:.0f}% of {os.cpu_count()} cores | {len(r.errors)} | {reconnects} |"
         )
     errors = [e for r in results for e in r.errors]
@@ -503,6 +636,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {SCENARIOS}")
     parser.add_argument("--keep-profiles", action="store_true", help="do not wipe earlier bench profiles")
+    parser.add_argument("--wrk", action="store_true", help="also drive /healthz/ with wrk (if installed)")
+    parser.add_argument("--show-queries", action="store_true", help="print the SQL of one swipe round trip")
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if unknown := set(scenarios) - set(SCENARIOS):
@@ -538,11 +673,22 @@ def main(argv=None) -> int:
                     scenario, port, server.pid, args.concurrency, args.procs, args.warmup, args.duration
                 )
             )
+        if args.wrk and "healthz" in scenarios:
+            print(f"… healthz with wrk: {args.concurrency} connections", flush=True)
+            if wrk := run_wrk(port, server.pid, args.concurrency, args.warmup, args.duration):
+                results.append(wrk)
+            else:
+                print("  (wrk is not installed: skipped)")
     finally:
         stop(server)
 
     consistent, notes = check_profiles(results)
-    table = report(results, args, consistent, notes, photos, cities)
+    queries, sql = queries_per_swipe() if any(s.startswith("swipe") for s in scenarios) else (None, [])
+    if args.show_queries:
+        print(f"\nThe {len(sql)} queries of one swipe round trip:")
+        for number, statement in enumerate(sql, start=1):
+            print(f"{number:3}. {statement[:160]}")
+    table = report(results, args, consistent, notes, photos, cities, queries)
     print()
     print(table)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

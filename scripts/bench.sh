@@ -41,7 +41,7 @@ run_bench() { # run_bench NAME COMMAND...: run one benchmark, keep going if it f
 # The benchmarks. One `run_bench <name> <command…>` line each; every command prints its table and writes
 # bench/results/<name>.md. New benchmarks (ML inference, ingest, …) are appended in this section.
 # ---------------------------------------------------------------------------------------------------------
-run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip \
+run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/null && echo --wrk) \
   --concurrency "${BENCH_CONCURRENCY:-8}" --warmup "${BENCH_WARMUP:-3}" --duration "${BENCH_DURATION:-15}"
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------
