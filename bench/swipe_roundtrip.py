@@ -111,12 +111,12 @@ def stop(server: subprocess.Popen) -> None:
 # --- CPU accounting from /proc (Linux), to say who used the two cores ----------------------------------
 
 
-def _ticks_of(pid: int) -> int:
+def _ticks_of(pid: int) -> int | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime + stime
     except (OSError, IndexError, ValueError):
-        return 0
+        return None  # gone (a Postgres backend whose connection reached CONN_MAX_AGE)
 
 
 def _tree(pid: int) -> list[int]:
@@ -132,8 +132,15 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    return sum(_ticks_of(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    return {pid: ticks for pid in pids if (ticks := _ticks_of(pid)) is not None}
+
+
+def cpu_seconds_between(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU used in between by these processes. One that started in between counts whole; one that exited
+    in between is left out (Postgres backends come and go as connections reach CONN_MAX_AGE)."""
+    ticks = sum(after[pid] - before.get(pid, 0) for pid in after)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -168,8 +175,8 @@ class CpuMeter:
         self.server_pids = _tree(self.server_pid)
         self.db_pids = database_backend_pids()
         self.wall = time.perf_counter()
-        self.server_before = cpu_seconds(self.server_pids)
-        self.db_before = cpu_seconds(self.db_pids)
+        self.server_before = cpu_ticks(self.server_pids)
+        self.db_before = cpu_ticks(self.db_pids)
         self.children_before = _children_cpu()
         self.busy_before = machine_busy_seconds()
         return self
@@ -177,8 +184,9 @@ class CpuMeter:
     def __exit__(self, *exc):
         wall = time.perf_counter() - self.wall
         busy, total = machine_busy_seconds()
-        self.server = (cpu_seconds(self.server_pids) - self.server_before) / wall
-        self.db = (cpu_seconds(self.db_pids) - self.db_before) / wall
+        self.server = cpu_seconds_between(self.server_before, cpu_ticks(self.server_pids)) / wall
+        db_pids = set(self.db_pids) | set(database_backend_pids())
+        self.db = cpu_seconds_between(self.db_before, cpu_ticks(sorted(db_pids))) / wall
         self.client = (_children_cpu() - self.children_before) / wall
         self.busy = (busy - self.busy_before[0]) / max(total - self.busy_before[1], 1e-9)
         return False
