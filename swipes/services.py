@@ -29,6 +29,7 @@ class PhotoUnavailable(Exception):
 class SwipeOutcome:
     swipe: Swipe
     counted: bool  # False when the same swipe had already been recorded (double click, retry)
+    profile: UserProfile  # as it stood when the swipe was recorded (no need to reload it)
 
 
 def queue_order(photo_queue_key: int, salt: int) -> int:
@@ -104,9 +105,14 @@ def ensure_current_scores(profile: UserProfile) -> UserProfile:
 # --- the swipe loop --------------------------------------------------------------------------------------
 
 
-def record_swipe(profile: UserProfile, photo_id: int, liked: bool) -> SwipeOutcome:
-    """Append a swipe and update the running scores and queue position, in one transaction."""
-    version = active_model()
+def record_swipe(
+    profile: UserProfile, photo_id: int, liked: bool, version: ModelVersion | None = None
+) -> SwipeOutcome:
+    """Append a swipe and update the running scores and queue position, in one transaction.
+
+    `version` is the active model when the caller has just looked it up; by default it is looked up here.
+    """
+    version = version or active_model()
     prediction = (
         PhotoPrediction.objects.filter(
             model_version=version, photo_id=photo_id, photo__status=Photo.Status.ACTIVE
@@ -122,7 +128,7 @@ def record_swipe(profile: UserProfile, photo_id: int, liked: bool) -> SwipeOutco
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
         existing = _live_log(profile).filter(photo_id=photo_id, round=profile.round).first()
         if existing:
-            return SwipeOutcome(existing, counted=False)
+            return SwipeOutcome(existing, counted=False, profile=profile)
         if profile.scores_model_id != version.pk:
             scores = _replayed_scores(profile, version)
         else:
@@ -133,14 +139,15 @@ def record_swipe(profile: UserProfile, photo_id: int, liked: bool) -> SwipeOutco
                     profile=profile, photo_id=photo_id, liked=liked, round=profile.round
                 )
         except IntegrityError:  # a concurrent duplicate slipped past on a database without row locks
-            return SwipeOutcome(_live_log(profile).get(photo_id=photo_id, round=profile.round), counted=False)
+            existing = _live_log(profile).get(photo_id=photo_id, round=profile.round)
+            return SwipeOutcome(existing, counted=False, profile=profile)
         profile.scores = scoring.apply_swipe(scores, prediction.vector, liked).tobytes()
         profile.scores_model = version
         position = queue_order(prediction.photo.queue_key, profile.queue_salt)
         profile.queue_position = max(profile.queue_position, position)
         profile.swipe_count += 1
         profile.save(update_fields=["scores", "scores_model", "queue_position", "swipe_count", "updated_at"])
-    return SwipeOutcome(swipe, counted=True)
+    return SwipeOutcome(swipe, counted=True, profile=profile)
 
 
 def undo_last_swipe(profile: UserProfile) -> Swipe | None:

@@ -13,22 +13,24 @@ from cities.selectors import active_model
 from . import charts, selectors, services
 
 
-def _card_context(profile, version=None, notice=""):
+def _card_context(profile, version=None, notice="", can_undo=None):
+    """What the card needs. Callers that already know the active model or whether undo is possible (right
+    after a swipe it always is) pass them in, which saves a query each."""
     version = version or active_model()
     return {
         "profile": profile,
         "photo": selectors.next_photo(profile, version),
         "queue_size": selectors.queue_size(version),
-        "can_undo": selectors.can_undo(profile),
+        "can_undo": selectors.can_undo(profile) if can_undo is None else can_undo,
         "model": version,
         "notice": notice,
     }
 
 
-def _card_response(request, profile, notice=""):
+def _card_response(request, profile, notice="", **known):
     """htmx gets the card fragment; a plain form POST gets redirected back to the page (PRG)."""
     if request.htmx:
-        return render(request, "swipes/partials/card.html", _card_context(profile, notice=notice))
+        return render(request, "swipes/partials/card.html", _card_context(profile, notice=notice, **known))
     if notice:
         messages.info(request, notice)
     return redirect("swipes:home")
@@ -53,12 +55,13 @@ def swipe(request):
             {"error": "A swipe needs a photo and like or dislike."},
             status=400,
         )
+    version = active_model()
     try:
-        services.record_swipe(profile, photo_id, liked)
+        outcome = services.record_swipe(profile, photo_id, liked, version=version)
     except services.PhotoUnavailable as exc:
         raise Http404(str(exc)) from None
-    profile.refresh_from_db()
-    return _card_response(request, profile)
+    # The swipe just recorded (or found again) is live in this round, so undo is possible.
+    return _card_response(request, outcome.profile, version=version, can_undo=True)
 
 
 @require_POST

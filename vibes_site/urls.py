@@ -7,6 +7,8 @@ from django.views.static import serve
 from mlworker import classify_views
 from swipes.views import VibesLoginView, signup
 
+from .views import healthz
+
 
 def serve_media(request, path):
     """Serve an uploaded file from MEDIA_ROOT as it is at request time, not as it was at import time.
@@ -18,6 +20,7 @@ def serve_media(request, path):
 
 
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", VibesLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

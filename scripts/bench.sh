@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks, against the real stack (Postgres, gunicorn, Redis as the broker). Each one
+# prints a markdown table and writes it to bench/results/<name>.md (git-ignored). Timings are reported for
+# a person to judge; they are never asserted in tests.
+#
+# Knobs (environment): BENCH_DB (default cityvibes_bench), BENCH_REDIS_DB (4), BENCH_PHOTOS (5000),
+# BENCH_CITIES (266), BENCH_CONCURRENCY (8), BENCH_WARMUP (3 s), BENCH_DURATION (15 s),
+# BENCH_ONLY (run only the benchmarks whose name contains this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY="$VENV/bin/python"
+
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
+BENCH_DB=${BENCH_DB:-cityvibes_bench}
+export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+export CELERY_BROKER_URL="redis://127.0.0.1:6379/${BENCH_REDIS_DB:-4}"
+export CONN_MAX_AGE=${CONN_MAX_AGE:-60}
+export DEBUG=0
+export DJANGO_SETTINGS_MODULE=vibes_site.settings
+export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/bench-media}
+export STATIC_ROOT=${STATIC_ROOT:-$(pwd)/var/bench-static}
+mkdir -p "$MEDIA_ROOT" "$STATIC_ROOT"
+
+echo "== bench database $BENCH_DB on $PGHOST:$PGPORT"
+createdb "$BENCH_DB" 2>/dev/null || true # already there is fine
+"$PY" manage.py migrate --noinput -v0
+"$PY" -m bench.data --photos "${BENCH_PHOTOS:-5000}" --cities "${BENCH_CITIES:-266}"
+
+failed=()
+run_bench() { # run_bench NAME COMMAND...: run one benchmark, keep going if it fails
+  local name=$1
+  shift
+  if [[ -n ${BENCH_ONLY:-} && $name != *"$BENCH_ONLY"* ]]; then return 0; fi
+  echo
+  echo "== bench: $name"
+  "$@" || failed+=("$name")
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# The benchmarks. One `run_bench <name> <command…>` line each; every command prints its table and writes
+# bench/results/<name>.md. New benchmarks (ML inference, ingest, …) are appended in this section.
+# ---------------------------------------------------------------------------------------------------------
+run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/null && echo --wrk) \
+  --concurrency "${BENCH_CONCURRENCY:-8}" --warmup "${BENCH_WARMUP:-3}" --duration "${BENCH_DURATION:-15}"
+# (append further benchmarks here)
+# ---------------------------------------------------------------------------------------------------------
+
+echo
+if ((${#failed[@]})); then
+  echo "== bench: FAILED: ${failed[*]} (tables for the others are in bench/results/)"
+  exit 1
+fi
+echo "== bench: done; tables in bench/results/"
