@@ -483,14 +483,15 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
 
     from cities.models import PhotoPrediction
     from swipes import scoring
-    from swipes.models import Swipe, UserProfile
+    from swipes.models import Swipe
+    from swipes.selectors import profile_for_session_cookie
 
     problems, checked = [], 0
     for result in results:
         for user in result.users:
             if result.scenario.startswith("healthz") or not user.get("session"):
                 continue
-            profile = UserProfile.objects.select_related("scores_model").get(session_key=user["session"])
+            profile = profile_for_session_cookie(user["session"])
             log = list(
                 Swipe.objects.filter(profile=profile, undone_at__isnull=True)
                 .order_by("id")
@@ -528,7 +529,7 @@ def wipe_profiles() -> None:
     if connection.vendor != "postgresql" or "bench" not in name:
         raise SystemExit(f"refusing to wipe profiles in database {name!r}: not a bench database")
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile, django_session")
+        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile")
 
 
 # --- the report -----------------------------------------------------------------------------------------

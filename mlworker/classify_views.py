@@ -1,5 +1,7 @@
 """/classify/: "Which city does my photo look like?" The ml worker answers; htmx polls for the result."""
 
+import secrets
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -12,11 +14,14 @@ from cities.selectors import active_model
 from .models import Job
 from .services import start_classification
 
+VISITOR_KEY = "vibes_visitor"
 
-def _session_key(request) -> str:
-    if not request.session.session_key:
-        request.session.save()
-    return request.session.session_key
+
+def _visitor_token(request) -> str:
+    """A random token in the signed session: only the browser that uploaded a photo sees its result."""
+    if VISITOR_KEY not in request.session:
+        request.session[VISITOR_KEY] = secrets.token_urlsafe(16)
+    return request.session[VISITOR_KEY]
 
 
 @require_http_methods(["GET", "POST"])
@@ -34,7 +39,7 @@ def classify(request):
             except ImageRejected as exc:
                 error = f"{exc.name}: {exc.reason}"
             else:
-                job = start_classification(_session_key(request), valid)
+                job = start_classification(_visitor_token(request), valid)
                 return redirect("classify_result", job.pk)
     status = 400 if error else 200
     return render(
@@ -45,7 +50,7 @@ def classify(request):
 @require_GET
 def classify_result(request, pk: int):
     job = get_object_or_404(Job, pk=pk, kind=Job.Kind.CLASSIFY)
-    if job.params.get("session") != request.session.session_key:
+    if not job.params.get("visitor") or job.params.get("visitor") != request.session.get(VISITOR_KEY):
         raise Http404("No such classification in this browser session.")
     context = {"job": job, "top": job.result.get("top", [])}
     if request.htmx:

@@ -112,7 +112,7 @@ def fail_stale_jobs(now=None) -> int:
     )
 
 
-def start_classification(request_session_key: str, image) -> Job:
+def start_classification(visitor: str, image) -> Job:
     """Store a visitor's validated photo where the ml worker can read it, and queue its classification.
 
     `image` is a cities.ingest.ValidImage. The worker deletes the file once it has classified it.
@@ -124,6 +124,4 @@ def start_classification(request_session_key: str, image) -> Job:
     target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     image.image.save(target, format="JPEG", quality=90)
-    return start_job(
-        Job.Kind.CLASSIFY, params={"path": str(relative), "session": request_session_key, "k": 5}
-    )
+    return start_job(Job.Kind.CLASSIFY, params={"path": str(relative), "visitor": visitor, "k": 5})

@@ -7,7 +7,7 @@ from .models import Swipe, UserProfile
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["__str__", "swipe_count", "round", "scores_model", "updated_at"]
     readonly_fields = ["scores", "scores_model", "queue_salt", "queue_position", "swipe_count", "round"]
-    search_fields = ["user__username", "session_key"]
+    search_fields = ["user__username"]
 
 
 @admin.register(Swipe)

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 
 class UserProfile(models.Model):
-    """A swiper: a user account, or an anonymous browser session.
+    """A swiper: a user account, or an anonymous visitor (whose signed session cookie holds the profile id).
 
     `scores` caches the per-city running totals in the order of `scores_model`'s city_ids. It is always
     rebuildable from the Swipe log (see swipes.services.rebuild_scores).
@@ -18,7 +18,6 @@ class UserProfile(models.Model):
         on_delete=models.CASCADE,
         related_name="vibes_profile",
     )
-    session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     round = models.PositiveIntegerField(default=1, help_text="Increases on each reshuffle.")
     queue_salt = models.BigIntegerField(
         default=0, help_text="Permutes the global queue; 0 in the first round."

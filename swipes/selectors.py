@@ -1,8 +1,11 @@
 """Reads for the swipe loop and the recommendations page."""
 
 from dataclasses import dataclass, field
+from importlib import import_module
 
 import numpy as np
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Value
 
 from cities.models import City, ModelVersion, Photo, PhotoPrediction
@@ -10,6 +13,8 @@ from cities.selectors import active_model
 
 from . import scoring
 from .models import Swipe, UserProfile
+
+SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_request
 
 TOP_CITIES = 10
 WHY_PHOTOS = 3
@@ -47,8 +52,26 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
     )
 
 
+QUEUE_SIZE_TTL_SECONDS = 30
+
+
 def queue_size(version: ModelVersion | None = None) -> int:
-    return queue_photos(version or active_model()).count()
+    """How many photos the queue holds. Shown on every card, so cached briefly rather than counted per swipe."""
+    version = version or active_model()
+    if version is None:
+        return 0
+    key = f"queue-size:{version.pk}"
+    size = cache.get(key)
+    if size is None:
+        size = queue_photos(version).count()
+        cache.set(key, size, QUEUE_SIZE_TTL_SECONDS)
+    return size
+
+
+def profile_for_session_cookie(value: str) -> UserProfile:
+    """The anonymous profile behind a session cookie (tests and benchmarks look profiles up this way)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=value)
+    return UserProfile.objects.get(pk=store[SESSION_PROFILE_KEY])
 
 
 def can_undo(profile: UserProfile) -> bool:

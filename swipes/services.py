@@ -8,17 +8,17 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from cities.models import ModelVersion, Photo, PhotoPrediction
 from cities.selectors import active_model
 
-from . import scoring
+from . import scoring, selectors
 from .models import Swipe, UserProfile
 
-SESSION_PROFILE_KEY = "vibes_profile_id"
+SESSION_PROFILE_KEY = selectors.SESSION_PROFILE_KEY
 
 
 class PhotoUnavailable(Exception):
@@ -50,10 +50,8 @@ def profile_for_request(request: HttpRequest) -> UserProfile:
         profile = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first()
         if profile:
             return profile
-    if not request.session.session_key:
-        request.session.save()
-    profile, _ = UserProfile.objects.get_or_create(session_key=request.session.session_key)
-    request.session[SESSION_PROFILE_KEY] = profile.pk
+    profile = UserProfile.objects.create()
+    request.session[SESSION_PROFILE_KEY] = profile.pk  # the session cookie is signed: it cannot be forged
     return profile
 
 
@@ -133,14 +131,9 @@ def record_swipe(
             scores = _replayed_scores(profile, version)
         else:
             scores = profile.score_vector
-        try:
-            with transaction.atomic():
-                swipe = Swipe.objects.create(
-                    profile=profile, photo_id=photo_id, liked=liked, round=profile.round
-                )
-        except IntegrityError:  # a concurrent duplicate slipped past on a database without row locks
-            existing = _live_log(profile).get(photo_id=photo_id, round=profile.round)
-            return SwipeOutcome(existing, counted=False, profile=profile)
+        # No savepoint is needed around the insert: the duplicate check above ran under the profile's row
+        # lock (Postgres) or inside an IMMEDIATE transaction (SQLite), so no concurrent swipe can race it.
+        swipe = Swipe.objects.create(profile=profile, photo_id=photo_id, liked=liked, round=profile.round)
         profile.scores = scoring.apply_swipe(scores, prediction.vector, liked).tobytes()
         profile.scores_model = version
         position = queue_order(prediction.photo.queue_key, profile.queue_salt)
@@ -210,8 +203,8 @@ def attach_session_profile_to_user(profile_id: int | None, user) -> UserProfile:
     anonymous = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first() if profile_id else None
     account = UserProfile.objects.filter(user=user).first()
     if anonymous and account is None:
-        anonymous.user, anonymous.session_key = user, None
-        anonymous.save(update_fields=["user", "session_key", "updated_at"])
+        anonymous.user = user
+        anonymous.save(update_fields=["user", "updated_at"])
         return anonymous
     account = account or UserProfile.objects.create(user=user)
     return merge_profiles(anonymous, account) if anonymous else account

@@ -135,7 +135,7 @@ def test_an_unreadable_image_is_skipped_and_reported(imported, tmp_path):
 
 
 def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported):
-    profile = UserProfile.objects.create(session_key="s")
+    profile = UserProfile.objects.create()
     first, second = Photo.objects.order_by("pk")[:2]
     swipe_services.record_swipe(profile, first.pk, True)
     job = train_job(TINY | {"activate": True})

@@ -80,6 +80,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sessions live in a signed cookie: a swipe needs no session query. They hold only the anonymous
+# profile id and the login (Django signs them; nothing secret is stored).
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 365 * 24 * 3600  # a taste profile is worth keeping for a year
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "swipes:home"
 LOGOUT_REDIRECT_URL = "swipes:home"

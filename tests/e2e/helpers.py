@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from cities.models import City, ModelVersion, Photo, PhotoPrediction
 from swipes import scoring
-from swipes.models import Swipe, UserProfile
+from swipes.models import Swipe
+from swipes.selectors import profile_for_session_cookie
 
 PHOTO_INPUT = '#swipe-form input[name="photo"]'
 
@@ -52,7 +53,7 @@ def the_profile(page: Page):
     """The anonymous profile behind this browser context's session cookie."""
     keys = [c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
     assert len(keys) == 1, f"expected one session cookie, found {keys}"
-    return UserProfile.objects.get(session_key=keys[0], user__isnull=True)
+    return profile_for_session_cookie(keys[0])
 
 
 def swipe_log(profile) -> list[tuple[int, bool, bool]]:
