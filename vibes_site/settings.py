@@ -104,6 +104,9 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
 MAX_ZIP_BYTES = env.int("MAX_ZIP_BYTES", default=200 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
+# Two photos of one city whose perceptual hashes (64-bit pHash) differ in at most this many bits are
+# the same picture (re-encoded, resized, lightly edited); the second is skipped as a near-duplicate.
+NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=6)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
