@@ -110,6 +110,25 @@ NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=6)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Photo scraping (mlworker/providers, mlworker/scraping.py; see docs/ingestion.md).
+# Wikimedia asks every client to identify itself with a contact; set SCRAPE_USER_AGENT in production
+# (the HTTP library and its version are appended).
+SCRAPE_USER_AGENT = env.str(
+    "SCRAPE_USER_AGENT",
+    default="CityVibes/1.0 (https://github.com/city-vibes/city-vibes; cityvibes-admin@example.org)",
+)
+# Tests only: lets the scraper fetch from 127.0.0.1 (their stand-in server). Private, link-local and
+# other non-public addresses stay refused either way.
+SCRAPE_ALLOW_LOOPBACK = env.bool("SCRAPE_ALLOW_LOOPBACK", default=False)
+SCRAPE_CONNECT_TIMEOUT = env.float("SCRAPE_CONNECT_TIMEOUT", default=5.0)
+SCRAPE_READ_TIMEOUT = env.float("SCRAPE_READ_TIMEOUT", default=15.0)
+SCRAPE_DEADLINE_SECONDS = env.float("SCRAPE_DEADLINE_SECONDS", default=60.0)  # one request, all retries
+SCRAPE_MAX_DOWNLOAD_BYTES = env.int("SCRAPE_MAX_DOWNLOAD_BYTES", default=MAX_IMAGE_BYTES)
+SCRAPE_MAX_REDIRECTS = env.int("SCRAPE_MAX_REDIRECTS", default=5)
+SCRAPE_RETRIES = env.int("SCRAPE_RETRIES", default=3)  # after the first try; 5xx and connection errors only
+SCRAPE_BACKOFF_SECONDS = env.float("SCRAPE_BACKOFF_SECONDS", default=1.0)  # doubled after each retry
+SCRAPE_HOST_INTERVAL_SECONDS = env.float("SCRAPE_HOST_INTERVAL_SECONDS", default=0.25)  # per host
+
 # Celery. With no broker configured, kombu's filesystem transport needs no server; a real worker
 # process (make demo) still runs every job.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
