@@ -6,6 +6,7 @@ from django.db import OperationalError
 from swipes.services import rescore_all_profiles
 
 from .models import Job
+from .scraping import request_from_params, scrape
 from .services import run_job
 
 TASK_OPTIONS = {
@@ -27,4 +28,13 @@ def rescore_profiles(job_id: int) -> None:
     run_job(job_id, work)
 
 
-TASKS_BY_KIND = {Job.Kind.RESCORE: rescore_profiles}
+# Downloads, not models: the default queue. The hard limit is the backstop for a hung download.
+@shared_task(soft_time_limit=60 * 60, time_limit=65 * 60, **TASK_OPTIONS)
+def scrape_photos(job_id: int) -> None:
+    def work(job, progress):
+        return scrape(request_from_params(job.params), progress=progress).as_result()
+
+    run_job(job_id, work)
+
+
+TASKS_BY_KIND = {Job.Kind.RESCORE: rescore_profiles, Job.Kind.SCRAPE: scrape_photos}

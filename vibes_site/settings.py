@@ -128,6 +128,14 @@ SCRAPE_MAX_REDIRECTS = env.int("SCRAPE_MAX_REDIRECTS", default=5)
 SCRAPE_RETRIES = env.int("SCRAPE_RETRIES", default=3)  # after the first try; 5xx and connection errors only
 SCRAPE_BACKOFF_SECONDS = env.float("SCRAPE_BACKOFF_SECONDS", default=1.0)  # doubled after each retry
 SCRAPE_HOST_INTERVAL_SECONDS = env.float("SCRAPE_HOST_INTERVAL_SECONDS", default=0.25)  # per host
+WIKIMEDIA_API_URL = env.str("WIKIMEDIA_API_URL", default="https://commons.wikimedia.org/w/api.php")
+# Commons serves a scaled copy of this width (a standard thumbnail step), lighter than most originals.
+WIKIMEDIA_THUMB_WIDTH = env.int("WIKIMEDIA_THUMB_WIDTH", default=1280)
+GOOGLE_CSE_URL = env.str("GOOGLE_CSE_URL", default="https://www.googleapis.com/customsearch/v1")
+GOOGLE_CSE_KEY = env.str("GOOGLE_CSE_KEY", default="")
+GOOGLE_CSE_ID = env.str("GOOGLE_CSE_ID", default="")
+# Google's licence filter; Google reports no licence per image, so photos from it are marked unverified.
+GOOGLE_CSE_RIGHTS = env.str("GOOGLE_CSE_RIGHTS", default="cc_publicdomain|cc_attribute|cc_sharealike")
 
 # Celery. With no broker configured, kombu's filesystem transport needs no server; a real worker
 # process (make demo) still runs every job.
