@@ -138,9 +138,10 @@ class ScrapeReport:
 
     def summary(self) -> str:
         short = [f"{slug} {c['had'] + c['stored']}/{c['target']}" for slug, c in self.cities.items()]
+        created, duplicates = len(self.created), len(self.duplicates)
         text = (
-            f"{len(self.created)} photos stored, {len(self.duplicates)} duplicates skipped, "
-            f"{len(self.failures)} failed"
+            f"{created} photo{'s' if created != 1 else ''} stored, "
+            f"{duplicates} duplicate{'s' if duplicates != 1 else ''} skipped, {len(self.failures)} failed"
         )
         if self.skipped_unfree:
             text += f", {self.skipped_unfree} not freely licensed"
