@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import urllib3
 from django.conf import settings
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import SSLError
+from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,14 @@ def with_params(url: str, params: dict | None) -> str:
 class SafeFetcher:
     """Thread-safe; one per scrape run. Settings are read once, when it is made."""
 
-    def __init__(self, *, pool_size: int = 8):
+    def __init__(self, *, pool_size: int = 8, timeout: float | None = None, retries: int | None = None):
+        """`timeout` and `retries` override the settings, e.g. for a quick "is it reachable?" probe."""
         self.allow_loopback = settings.SCRAPE_ALLOW_LOOPBACK
-        self.connect_timeout = settings.SCRAPE_CONNECT_TIMEOUT
-        self.read_timeout = settings.SCRAPE_READ_TIMEOUT
-        self.deadline_seconds = settings.SCRAPE_DEADLINE_SECONDS
+        self.connect_timeout = timeout or settings.SCRAPE_CONNECT_TIMEOUT
+        self.read_timeout = timeout or settings.SCRAPE_READ_TIMEOUT
+        self.deadline_seconds = timeout or settings.SCRAPE_DEADLINE_SECONDS
         self.max_redirects = settings.SCRAPE_MAX_REDIRECTS
-        self.retries = settings.SCRAPE_RETRIES
+        self.retries = settings.SCRAPE_RETRIES if retries is None else retries
         self.backoff = settings.SCRAPE_BACKOFF_SECONDS
         self.user_agent = f"{settings.SCRAPE_USER_AGENT} urllib3/{urllib3.__version__}"
         self.limiter = HostRateLimiter(settings.SCRAPE_HOST_INTERVAL_SECONDS)
@@ -285,6 +286,8 @@ class SafeFetcher:
             )
         except SSLError as exc:
             raise FetchError(target.url, f"TLS error ({exc})") from None
+        except NewConnectionError as exc:  # a subclass of the timeout error in urllib3: test it first
+            raise TransientFetchError(target.url, f"connection failed ({exc.__cause__ or exc})") from None
         except Urllib3Timeout:
             raise TransientFetchError(target.url, "timed out") from None
         except Urllib3Error as exc:

@@ -6,6 +6,7 @@ One API call per page of results: a full-text search in the File namespace as a 
 
 import html
 import re
+import threading
 
 from django.conf import settings
 from django.utils.html import strip_tags
@@ -120,3 +121,28 @@ class WikimediaProvider:
             mime=mime,
             size=info.get("size") if url == info.get("url") else None,
         )
+
+
+def commons_reachable(timeout: float = 4.0) -> str | None:
+    """None if the Commons API answers within about `timeout` seconds; otherwise why not (for people).
+
+    The probe runs on a thread so that a resolver that hangs cannot hold the caller past the timeout.
+    """
+    outcome: dict[str, str] = {}
+
+    def probe():
+        try:
+            with SafeFetcher(timeout=timeout, retries=0) as fetcher:
+                fetcher.get_json(
+                    settings.WIKIMEDIA_API_URL, {"action": "query", "meta": "siteinfo", "format": "json"}
+                )
+            outcome["ok"] = "yes"
+        except FetchError as exc:
+            outcome["why"] = exc.reason
+
+    thread = threading.Thread(target=probe, name="commons-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1)
+    if thread.is_alive():
+        return f"no answer within {timeout:g} s"
+    return None if outcome.get("ok") else outcome.get("why", "unknown error")
