@@ -178,8 +178,17 @@ def with_params(url: str, params: dict | None) -> str:
 class SafeFetcher:
     """Thread-safe; one per scrape run. Settings are read once, when it is made."""
 
-    def __init__(self, *, pool_size: int = 8, timeout: float | None = None, retries: int | None = None):
-        """`timeout` and `retries` override the settings, e.g. for a quick "is it reachable?" probe."""
+    def __init__(
+        self,
+        *,
+        pool_size: int = 8,
+        timeout: float | None = None,
+        retries: int | None = None,
+        ca_certs: str | None = None,
+    ):
+        """`timeout` and `retries` override the settings, e.g. for a quick "is it reachable?" probe;
+        `ca_certs` is a CA bundle to trust instead of the system's (tests of the TLS path)."""
+        self.ca_certs = ca_certs
         self.allow_loopback = settings.SCRAPE_ALLOW_LOOPBACK
         self.connect_timeout = timeout or settings.SCRAPE_CONNECT_TIMEOUT
         self.read_timeout = timeout or settings.SCRAPE_READ_TIMEOUT
@@ -251,6 +260,8 @@ class SafeFetcher:
                         target.port,
                         server_hostname=target.host,
                         assert_hostname=target.host,
+                        cert_reqs="CERT_REQUIRED",
+                        ca_certs=self.ca_certs,
                         **options,
                     )
                 else:

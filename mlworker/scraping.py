@@ -173,6 +173,11 @@ def download_and_validate(fetcher: SafeFetcher, candidate: Candidate, city: City
     return validate_image(f"{stem}{IMAGE_TYPES[fetched.content_type]}", fetched.body)
 
 
+def _fitting_url(max_length: int, *urls: str) -> str:
+    """The first URL that fits the column; a cut URL would be a wrong link."""
+    return next((url for url in urls if url and len(url) <= max_length), "")
+
+
 class _CityRun:
     """Scraping one city: gather candidates, download a few at a time, store the good ones."""
 
@@ -228,10 +233,10 @@ class _CityRun:
                 self.city,
                 valid,
                 source=self.provider.name,
-                source_url=candidate.page_url or candidate.url,
+                source_url=_fitting_url(1000, candidate.page_url, candidate.url),
                 author=candidate.author[:300],
                 licence=candidate.licence[:120],
-                licence_url=candidate.licence_url[:500],
+                licence_url=_fitting_url(500, candidate.licence_url),
             )
         except DuplicatePhoto as dup:
             self.report.duplicates.append(

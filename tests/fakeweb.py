@@ -6,6 +6,7 @@ would to the Internet. It answers the MediaWiki API (generator=search + imageinf
 """
 
 import json
+import ssl
 import threading
 import time
 from collections import Counter
@@ -39,7 +40,9 @@ class CommonsFile:
 
 
 class FakeWeb:
-    def __init__(self):
+    def __init__(self, tls: tuple[str, str] | None = None):
+        """`tls`: (certificate, key) files to serve HTTPS as "localhost" instead of HTTP."""
+        self.tls = tls
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
@@ -58,6 +61,10 @@ class FakeWeb:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.server.handle_error = lambda request, address: None  # a client hanging up is expected
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -73,7 +80,7 @@ class FakeWeb:
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"https://localhost:{port}" if self.tls else f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"

@@ -1,5 +1,7 @@
 """The SSRF guard and the politeness rules of the scraper's HTTP client (mlworker/safe_http.py)."""
 
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -13,7 +15,7 @@ from mlworker.safe_http import (
     check_url,
     classify_address,
 )
-from tests.fakeweb import encode, fail_first, photo_like, sleep_then, stream_forever
+from tests.fakeweb import FakeWeb, encode, fail_first, photo_like, sleep_then, stream_forever
 
 JPEG = ("image/jpeg",)
 
@@ -190,3 +192,54 @@ def test_the_per_host_rate_limit_spaces_requests():
         limiter.wait("upload.example.org")
     limiter.wait("other.example.org")  # another host is not held up
     assert 0.29 <= time.monotonic() - started < 0.45
+
+
+@pytest.fixture
+def localhost_certificate(tmp_path):
+    """A self-signed certificate for the name "localhost" only (made with the openssl command)."""
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_connects_to_the_checked_address_and_still_verifies_the_host_name(
+    scrape_settings, localhost_certificate
+):
+    web = FakeWeb(tls=localhost_certificate).start()
+    try:
+        body = encode(photo_like(5))
+        url = web.serve("/tls.jpg", body)
+        assert url.startswith("https://localhost:")
+        with SafeFetcher(ca_certs=localhost_certificate[0]) as fetcher:
+            assert fetcher.get(url, accept=JPEG, max_bytes=10**6).body == body
+            # The same server under a name its certificate does not carry: refused.
+            with pytest.raises(FetchError, match="TLS error") as caught:
+                fetcher.get(url.replace("localhost", "127.0.0.1"), accept=JPEG, max_bytes=10**6)
+            assert "127.0.0.1" in caught.value.reason and "match" in caught.value.reason
+        with SafeFetcher() as fetcher, pytest.raises(FetchError, match="TLS error"):
+            fetcher.get(url, accept=JPEG, max_bytes=10**6)  # not signed by a CA the system trusts
+    finally:
+        web.stop()
