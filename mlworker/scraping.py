@@ -204,6 +204,13 @@ class _CityRun:
             if candidate is None or candidate.url in seen or (candidate.page_url or candidate.url) in known:
                 continue
             seen.add(candidate.url)
+            if candidate.size and candidate.size > settings.SCRAPE_MAX_DOWNLOAD_BYTES:
+                # The provider says so: no need to start the download to find out.
+                limit = settings.SCRAPE_MAX_DOWNLOAD_BYTES
+                self.report.fail(
+                    self.city, candidate.url, f"{candidate.size:,} bytes; the limit is {limit:,}"
+                )
+                continue
             ordered.append(candidate)
         return ordered
 

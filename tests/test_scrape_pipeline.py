@@ -168,3 +168,12 @@ def test_a_png_keeps_its_pixels_when_stored(scrape_settings, fake_web, berlin):
     run(per_city=1)
     stored = Image.open(io.BytesIO(Photo.objects.get().image.read())).convert("RGB")
     assert stored.getpixel((10, 100))[2] > 180 and stored.getpixel((290, 100)) > (230, 230, 230)
+
+
+def test_a_file_the_provider_says_is_too_big_is_not_downloaded(scrape_settings, fake_web, berlin):
+    scrape_settings.SCRAPE_MAX_DOWNLOAD_BYTES = 2000
+    path = fake_web.add_commons_file(
+        "big.jpg", encode(photo_like(90)), topic="Berlin"
+    )  # ~20 KB, size reported
+    report = run(per_city=1, queries=["{city}"])
+    assert fake_web.hits[path] == 0 and "the limit is 2,000" in report.failures[0]["reason"]
