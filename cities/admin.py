@@ -16,6 +16,10 @@ from .models import City, ModelVersion, Photo, PhotoPrediction
 from .services import activate_model, set_photo_status
 
 
+def _n_cities(n: int) -> str:
+    return f"{n} city" if n == 1 else f"{n} cities"
+
+
 @admin.register(City)
 class CityAdmin(admin.ModelAdmin):
     list_display = ["name", "country", "slug", "photo_count", "active"]
@@ -44,11 +48,11 @@ class CityAdmin(admin.ModelAdmin):
         )
         if form.is_valid():
             job = start_job(Job.Kind.SCRAPE, user=request.user, params=form.scrape_request.as_params())
-            self.message_user(request, f"Scrape job #{job.pk} started for {len(cities)} cities.")
+            self.message_user(request, f"Scrape job #{job.pk} started for {_n_cities(len(cities))}.")
             return redirect("admin:mlworker_job_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Scrape photos",
+            "title": f"Scrape photos for {_n_cities(len(cities))}",
             "form": form,
             "cities": cities,
             "opts": self.model._meta,
