@@ -15,6 +15,7 @@ parallel downloads.
 """
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -118,6 +119,7 @@ def main() -> int:
         )
         rows.append((stored, seconds, rate, concurrency, verdict))
     web.stop()
+    shutil.rmtree(scratch, ignore_errors=True)  # the stored photos and thumbnails
 
     table = [
         f"Ingest rate: generated 800x600 JPEGs (avg {total_bytes / PHOTOS / 1024:.0f} KB) scraped from a local "

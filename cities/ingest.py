@@ -104,7 +104,7 @@ def validate_image(name: str, data: bytes) -> ValidImage:
     expected = EXTENSION_FORMATS[extension]
     if actual != expected:
         raise ImageRejected(name, f"the file is {actual} but its name says {expected}")
-    image = ImageOps.exif_transpose(image)
+    ImageOps.exif_transpose(image, in_place=True)  # our own decoded copy: no need for another
     if image.mode != "RGB":
         background = Image.new("RGB", image.size, "white")
         rgba = image.convert("RGBA")
@@ -116,11 +116,28 @@ def validate_image(name: str, data: bytes) -> ValidImage:
 
 
 def _jpeg_bytes(image: Image.Image, max_side: int, quality: int) -> tuple[bytes, tuple[int, int]]:
-    copy = image.copy()
-    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
-    return out.getvalue(), copy.size
+    image.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue(), image.size
+
+
+@dataclass(frozen=True)
+class Renditions:
+    """What is stored for a photo: the downscaled JPEG (and its size) and the thumbnail."""
+
+    stored: bytes
+    size: tuple[int, int]
+    thumbnail: bytes
+
+
+def render(valid: ValidImage) -> Renditions:
+    """The stored JPEG and the thumbnail. Pure CPU, no database: callers may run it on other threads."""
+    stored, size = _jpeg_bytes(valid.image, STORED_MAX_SIDE, 88)
+    thumbnail, _ = _jpeg_bytes(valid.image, THUMBNAIL_MAX_SIDE, 80)
+    return Renditions(stored=stored, size=size, thumbnail=thumbnail)
 
 
 def find_duplicate(sha256: str) -> Photo | None:
@@ -145,10 +162,12 @@ def find_near_duplicate(city: City, perceptual_hash: str) -> tuple[Photo, int] |
     return Photo.objects.select_related("city").get(pk=best[1]), best[0]
 
 
-def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
+def create_photo(city: City, valid: ValidImage, *, renditions: Renditions | None = None, **metadata) -> Photo:
     """Store a validated image as a Photo (downscaled JPEG + thumbnail).
 
-    Raises DuplicatePhoto (same bytes anywhere) or NearDuplicatePhoto (same picture in this city).
+    `renditions` is `render(valid)` when the caller made it already (the scraper does, on its download
+    threads); otherwise it is made here. Raises DuplicatePhoto (same bytes anywhere) or NearDuplicatePhoto
+    (same picture in this city).
     """
     existing = find_duplicate(valid.sha256)
     if existing:
@@ -157,8 +176,8 @@ def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
     if near:
         raise NearDuplicatePhoto(valid.name, *near)
     stem = Path(valid.name).stem[:60] or "photo"
-    stored, (width, height) = _jpeg_bytes(valid.image, STORED_MAX_SIDE, 88)
-    thumbnail, _ = _jpeg_bytes(valid.image, THUMBNAIL_MAX_SIDE, 80)
+    renditions = renditions or render(valid)
+    width, height = renditions.size
     photo = Photo(
         city=city,
         sha256=valid.sha256,
@@ -167,8 +186,8 @@ def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
         height=height,
         **metadata,
     )
-    photo.image.save(f"{stem}.jpg", ContentFile(stored), save=False)
-    photo.thumbnail.save(f"{stem}.jpg", ContentFile(thumbnail), save=False)
+    photo.image.save(f"{stem}.jpg", ContentFile(renditions.stored), save=False)
+    photo.thumbnail.save(f"{stem}.jpg", ContentFile(renditions.thumbnail), save=False)
     try:
         with transaction.atomic():
             photo.save()

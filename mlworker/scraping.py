@@ -1,8 +1,9 @@
 """The scrape service: N photos per city from a provider, through the one ingestion path (cities.ingest).
 
 `build_request` checks the input (the admin form and `manage.py scrape` call it before starting anything);
-`scrape` does the work, for the Celery task and the command alike. Downloads and validation run on a pool of
-threads; storing (database writes) stays on the calling thread, one photo at a time.
+`scrape` does the work, for the Celery task and the command alike. Downloads, validation and rendering (the
+CPU work) run on a pool of threads; storing (dedupe and database writes) stays on the calling thread, one
+photo at a time.
 
 A rerun tops up: each city needs N minus the photos it already has from that provider, and candidates whose
 page is already stored are not fetched again. One bad candidate never fails the run: it is counted and listed.
@@ -17,7 +18,15 @@ from itertools import chain, zip_longest
 from django.conf import settings
 from django.utils.text import slugify
 
-from cities.ingest import DuplicatePhoto, ImageRejected, ValidImage, create_photo, validate_image
+from cities.ingest import (
+    DuplicatePhoto,
+    ImageRejected,
+    Renditions,
+    ValidImage,
+    create_photo,
+    render,
+    validate_image,
+)
 from cities.models import City, Photo
 from cities.services import after_photos_added
 
@@ -164,13 +173,16 @@ class ScrapeReport:
 Progress = Callable[..., None]
 
 
-def download_and_validate(fetcher: SafeFetcher, candidate: Candidate, city: City) -> ValidImage:
-    """Runs on a pool thread: no database access here."""
+def download_and_prepare(
+    fetcher: SafeFetcher, candidate: Candidate, city: City
+) -> tuple[ValidImage, Renditions]:
+    """Runs on a pool thread: download, validate and render (all the CPU work), no database access."""
     fetched = fetcher.get(
         candidate.url, accept=tuple(IMAGE_TYPES), max_bytes=settings.SCRAPE_MAX_DOWNLOAD_BYTES
     )
     stem = slugify(candidate.title.rsplit(".", 1)[0])[:60] or city.slug
-    return validate_image(f"{stem}{IMAGE_TYPES[fetched.content_type]}", fetched.body)
+    valid = validate_image(f"{stem}{IMAGE_TYPES[fetched.content_type]}", fetched.body)
+    return valid, render(valid)
 
 
 def _fitting_url(max_length: int, *urls: str) -> str:
@@ -223,7 +235,7 @@ class _CityRun:
                 candidate = next(waiting, None)
                 if candidate is None:
                     break
-                pending[self.pool.submit(download_and_validate, self.fetcher, candidate, self.city)] = (
+                pending[self.pool.submit(download_and_prepare, self.fetcher, candidate, self.city)] = (
                     candidate
                 )
             if not pending:
@@ -235,10 +247,11 @@ class _CityRun:
 
     def store(self, candidate: Candidate, future: Future) -> None:
         try:
-            valid = future.result()
+            valid, renditions = future.result()
             photo = create_photo(
                 self.city,
                 valid,
+                renditions=renditions,
                 source=self.provider.name,
                 source_url=_fitting_url(1000, candidate.page_url, candidate.url),
                 author=candidate.author[:300],

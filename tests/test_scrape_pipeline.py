@@ -177,3 +177,13 @@ def test_a_file_the_provider_says_is_too_big_is_not_downloaded(scrape_settings, 
     )  # ~20 KB, size reported
     report = run(per_city=1, queries=["{city}"])
     assert fake_web.hits[path] == 0 and "the limit is 2,000" in report.failures[0]["reason"]
+
+
+def test_the_exif_orientation_is_applied(scrape_settings, fake_web, berlin):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    fake_web.add_commons_file(
+        "sideways.jpg", encode(photo_like(91, size=(400, 300)), exif=exif), topic="Berlin"
+    )
+    run(per_city=1)
+    assert (Photo.objects.get().width, Photo.objects.get().height) == (300, 400)
