@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import models
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -78,6 +79,7 @@ class PhotoAdmin(admin.ModelAdmin):
         "created_at",
     ]
     actions = ["hide_photos", "show_photos"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, now
     change_list_template = "admin/cities/photo/change_list.html"
 
     @admin.display(description="photo")
