@@ -1,14 +1,24 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import models
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from mlworker.forms import ScrapeForm
+from mlworker.models import Job
+from mlworker.services import start_job
+
 from .forms import PhotoUploadForm
 from .importing import import_uploads
 from .models import City, Photo, PhotoPrediction
 from .services import set_photo_status
+
+
+def _n_cities(n: int) -> str:
+    return f"{n} city" if n == 1 else f"{n} cities"
 
 
 @admin.register(City)
@@ -17,6 +27,7 @@ class CityAdmin(admin.ModelAdmin):
     list_filter = ["active", "country"]
     search_fields = ["name", "slug", "country"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = ["scrape_photos"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_photos=Count("photos"))
@@ -25,15 +36,50 @@ class CityAdmin(admin.ModelAdmin):
     def photo_count(self, obj):
         return obj.n_photos
 
+    def has_scrape_permission(self, request):
+        # Jobs are for staff; scraping adds photos, so it also takes the right to add them.
+        return request.user.is_staff and request.user.has_perm("cities.add_photo")
+
+    @admin.action(description="Scrape photos…", permissions=["scrape"])
+    def scrape_photos(self, request, queryset):
+        """First a small form (provider, photos per city, queries); on submit, a Job and its page."""
+        cities = list(queryset.order_by("name"))
+        form = ScrapeForm(
+            request.POST if "apply" in request.POST else None, city_slugs=[c.slug for c in cities]
+        )
+        if form.is_valid():
+            job = start_job(Job.Kind.SCRAPE, user=request.user, params=form.scrape_request.as_params())
+            self.message_user(request, f"Scrape job #{job.pk} started for {_n_cities(len(cities))}.")
+            return redirect("admin:mlworker_job_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Scrape photos for {_n_cities(len(cities))}",
+            "form": form,
+            "cities": cities,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/cities/city/scrape.html", context)
+
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["thumb", "city", "status", "source", "author", "licence", "width", "height", "created_at"]
-    list_filter = ["status", "source", "city"]
+    list_display = ["thumb", "city", "status", "source", "credit", "width", "height", "created_at"]
+    list_filter = ["status", "source", "licence", "city"]
     search_fields = ["city__name", "author", "source_url", "sha256"]
     list_select_related = ["city"]
-    readonly_fields = ["preview", "sha256", "perceptual_hash", "width", "height", "queue_key", "created_at"]
+    readonly_fields = [
+        "preview",
+        "credit",
+        "sha256",
+        "perceptual_hash",
+        "width",
+        "height",
+        "queue_key",
+        "created_at",
+    ]
     actions = ["hide_photos", "show_photos"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, now
     change_list_template = "admin/cities/photo/change_list.html"
 
     @admin.display(description="photo")
@@ -44,6 +90,23 @@ class PhotoAdmin(admin.ModelAdmin):
             if image
             else "—"
         )
+
+    @admin.display(description="credit")
+    def credit(self, obj):
+        """Author and licence, linked to the source page and the licence text when they are known."""
+        author = obj.author or "—"
+        licence = (
+            format_html(
+                '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', obj.licence_url, obj.licence
+            )
+            if obj.licence_url and obj.licence
+            else obj.licence or "no licence recorded"
+        )
+        if obj.source_url:
+            author = format_html(
+                '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', obj.source_url, author
+            )
+        return format_html("{} · {}", author, licence)
 
     @admin.display(description="preview")
     def preview(self, obj):

@@ -1,6 +1,8 @@
 """One code path for "a file or bytes become a Photo": validation, normalisation, dedupe, storage.
 
 The admin bulk upload, `manage.py import_photos` and the scrapers all call `create_photo`.
+Dedupe is twofold: the same bytes anywhere (sha256), and the same picture within a city (a perceptual
+hash within a small Hamming distance: a re-encoded, resized or lightly edited copy).
 """
 
 import hashlib
@@ -12,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from imagehash import phash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .models import City, Photo
@@ -37,11 +40,25 @@ class DuplicatePhoto(ImageRejected):
         self.existing = existing
 
 
+class NearDuplicatePhoto(DuplicatePhoto):
+    """Not the same bytes, but the same picture as a photo of the same city."""
+
+    def __init__(self, name: str, existing: Photo, distance: int):
+        ImageRejected.__init__(
+            self,
+            name,
+            f"near-duplicate of photo #{existing.pk} ({existing.city.name}; perceptual distance {distance})",
+        )
+        self.existing = existing
+        self.distance = distance
+
+
 @dataclass(frozen=True)
 class ValidImage:
     name: str
     sha256: str
     image: Image.Image  # decoded, EXIF-oriented, RGB
+    perceptual_hash: str  # 64-bit pHash of `image`, 16 hex digits
 
 
 def _megabytes(n: int) -> str:
@@ -87,38 +104,90 @@ def validate_image(name: str, data: bytes) -> ValidImage:
     expected = EXTENSION_FORMATS[extension]
     if actual != expected:
         raise ImageRejected(name, f"the file is {actual} but its name says {expected}")
-    image = ImageOps.exif_transpose(image)
+    ImageOps.exif_transpose(image, in_place=True)  # our own decoded copy: no need for another
     if image.mode != "RGB":
         background = Image.new("RGB", image.size, "white")
         rgba = image.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
-    return ValidImage(name=name, sha256=hashlib.sha256(data).hexdigest(), image=image)
+    return ValidImage(
+        name=name, sha256=hashlib.sha256(data).hexdigest(), image=image, perceptual_hash=str(phash(image))
+    )
 
 
 def _jpeg_bytes(image: Image.Image, max_side: int, quality: int) -> tuple[bytes, tuple[int, int]]:
-    copy = image.copy()
-    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    copy.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
-    return out.getvalue(), copy.size
+    image.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue(), image.size
+
+
+@dataclass(frozen=True)
+class Renditions:
+    """What is stored for a photo: the downscaled JPEG (and its size) and the thumbnail."""
+
+    stored: bytes
+    size: tuple[int, int]
+    thumbnail: bytes
+
+
+def render(valid: ValidImage) -> Renditions:
+    """The stored JPEG and the thumbnail. Pure CPU, no database: callers may run it on other threads."""
+    stored, size = _jpeg_bytes(valid.image, STORED_MAX_SIDE, 88)
+    thumbnail, _ = _jpeg_bytes(valid.image, THUMBNAIL_MAX_SIDE, 80)
+    return Renditions(stored=stored, size=size, thumbnail=thumbnail)
 
 
 def find_duplicate(sha256: str) -> Photo | None:
     return Photo.objects.select_related("city").filter(sha256=sha256).first()
 
 
-def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
-    """Store a validated image as a Photo (downscaled JPEG + thumbnail). Raises DuplicatePhoto."""
+def hamming_distance(hex_a: str, hex_b: str) -> int:
+    return (int(hex_a, 16) ^ int(hex_b, 16)).bit_count()
+
+
+def find_near_duplicate(city: City, perceptual_hash: str) -> tuple[Photo, int] | None:
+    """The closest photo of `city` whose perceptual hash is within NEAR_DUPLICATE_MAX_DISTANCE, if any.
+
+    A city holds hundreds to a few thousand photos, so comparing in Python stays cheap and works on
+    SQLite and Postgres alike. Photos stored before hashes existed have none and are not compared.
+    """
+    limit = settings.NEAR_DUPLICATE_MAX_DISTANCE
+    rows = Photo.objects.filter(city=city).exclude(perceptual_hash="").values_list("pk", "perceptual_hash")
+    best = min(((hamming_distance(perceptual_hash, h), pk) for pk, h in rows), default=None)
+    if best is None or best[0] > limit:
+        return None
+    return Photo.objects.select_related("city").get(pk=best[1]), best[0]
+
+
+def create_photo(city: City, valid: ValidImage, *, renditions: Renditions | None = None, **metadata) -> Photo:
+    """Store a validated image as a Photo (downscaled JPEG + thumbnail).
+
+    `renditions` is `render(valid)` when the caller made it already (the scraper does, on its download
+    threads); otherwise it is made here. Raises DuplicatePhoto (same bytes anywhere) or NearDuplicatePhoto
+    (same picture in this city).
+    """
     existing = find_duplicate(valid.sha256)
     if existing:
         raise DuplicatePhoto(valid.name, existing)
+    near = find_near_duplicate(city, valid.perceptual_hash)
+    if near:
+        raise NearDuplicatePhoto(valid.name, *near)
     stem = Path(valid.name).stem[:60] or "photo"
-    stored, (width, height) = _jpeg_bytes(valid.image, STORED_MAX_SIDE, 88)
-    thumbnail, _ = _jpeg_bytes(valid.image, THUMBNAIL_MAX_SIDE, 80)
-    photo = Photo(city=city, sha256=valid.sha256, width=width, height=height, **metadata)
-    photo.image.save(f"{stem}.jpg", ContentFile(stored), save=False)
-    photo.thumbnail.save(f"{stem}.jpg", ContentFile(thumbnail), save=False)
+    renditions = renditions or render(valid)
+    width, height = renditions.size
+    photo = Photo(
+        city=city,
+        sha256=valid.sha256,
+        perceptual_hash=valid.perceptual_hash,
+        width=width,
+        height=height,
+        **metadata,
+    )
+    photo.image.save(f"{stem}.jpg", ContentFile(renditions.stored), save=False)
+    photo.thumbnail.save(f"{stem}.jpg", ContentFile(renditions.thumbnail), save=False)
     try:
         with transaction.atomic():
             photo.save()
@@ -133,5 +202,5 @@ def create_photo(city: City, valid: ValidImage, **metadata) -> Photo:
 
 
 def ingest_bytes(city: City, name: str, data: bytes, **metadata) -> Photo:
-    """Validate and store one file. Raises ImageRejected (or DuplicatePhoto) and stores nothing then."""
+    """Validate and store one file. Raises ImageRejected (or a DuplicatePhoto) and stores nothing then."""
     return create_photo(city, validate_image(name, data), **metadata)

@@ -11,6 +11,7 @@ from swipes.services import rescore_all_profiles
 
 from . import modeling
 from .models import Job
+from .scraping import request_from_params, scrape
 from .services import run_job
 
 TASK_OPTIONS = {
@@ -87,8 +88,18 @@ def classify_photo(self, job_id: int) -> None:
     run_job(job_id, work, task=self)
 
 
+# Downloads, not models: the default queue. The hard limit is the backstop for a hung download.
+@shared_task(bind=True, soft_time_limit=60 * 60, time_limit=65 * 60, **TASK_OPTIONS)
+def scrape_photos(self, job_id: int) -> None:
+    def work(job, progress):
+        return scrape(request_from_params(job.params), progress=progress).as_result()
+
+    run_job(job_id, work, task=self)
+
+
 TASKS_BY_KIND = {
     Job.Kind.RESCORE: rescore_profiles,
+    Job.Kind.SCRAPE: scrape_photos,
     Job.Kind.TRAIN: train_model,
     Job.Kind.PREDICT: predict_photos,
     Job.Kind.ACTIVATE: activate_model,

@@ -9,7 +9,9 @@ export DJANGO_SETTINGS_MODULE=vibes_site.settings
 export DEBUG=${DEBUG:-1}
 
 "$VENV/bin/python" manage.py migrate --noinput -v0
-"$VENV/bin/python" manage.py seed_demo
+# Real, freely licensed photos from Wikimedia Commons when it answers; synthetic postcards when it does not
+# (DEMO_REAL_PHOTOS=no always draws the postcards).
+"$VENV/bin/python" manage.py seed_demo --real-photos "${DEMO_REAL_PHOTOS:-auto}"
 ADMIN_LINE=$("$VENV/bin/python" manage.py ensure_admin --username admin ${ADMIN_PASSWORD:+--password "$ADMIN_PASSWORD"})
 
 # A real worker process runs every job (never inline in a web request); it serves both queues here.
@@ -25,7 +27,8 @@ cat <<MSG
 
   City Vibes is running:   http://127.0.0.1:$PORT/
   Admin:                   http://127.0.0.1:$PORT/admin/   ($ADMIN_LINE)
-  The demo photos are synthetic postcards, drawn on this machine. Ctrl-C stops the web app and the worker.
+  Demo photos: from Wikimedia Commons, or synthetic postcards drawn here (see above).
+  Ctrl-C stops the web app and the worker.
 
 MSG
 exec_gunicorn() {

@@ -133,3 +133,28 @@ def staff_client(db):
     client = Client()
     client.force_login(admin)
     return client
+
+
+@pytest.fixture
+def fake_web():
+    """A local HTTP server standing in for Commons, Google and image hosts (see tests/fakeweb.py)."""
+    from tests.fakeweb import FakeWeb
+
+    web = FakeWeb().start()
+    yield web
+    web.stop()
+
+
+@pytest.fixture
+def scrape_settings(settings, fake_web):
+    """Point the providers at the fake web, allow loopback (only for it), and keep every wait short."""
+    settings.SCRAPE_ALLOW_LOOPBACK = True
+    settings.WIKIMEDIA_API_URL = fake_web.url("/w/api.php")
+    settings.GOOGLE_CSE_URL = fake_web.url("/customsearch/v1")
+    settings.SCRAPE_CONNECT_TIMEOUT = 2.0
+    settings.SCRAPE_READ_TIMEOUT = 2.0
+    settings.SCRAPE_DEADLINE_SECONDS = 20.0
+    settings.SCRAPE_RETRIES = 2
+    settings.SCRAPE_BACKOFF_SECONDS = 0.01
+    settings.SCRAPE_HOST_INTERVAL_SECONDS = 0
+    return settings

@@ -112,8 +112,38 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
 MAX_ZIP_BYTES = env.int("MAX_ZIP_BYTES", default=200 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
+# Two photos of one city whose perceptual hashes (64-bit pHash) differ in at most this many bits are
+# the same picture (re-encoded, resized, lightly edited); the second is skipped as a near-duplicate.
+NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=6)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Photo scraping (mlworker/providers, mlworker/scraping.py; see docs/ingestion.md).
+# Wikimedia asks every client to identify itself with a contact; set SCRAPE_USER_AGENT in production
+# (the HTTP library and its version are appended).
+SCRAPE_USER_AGENT = env.str(
+    "SCRAPE_USER_AGENT",
+    default="CityVibes/1.0 (https://github.com/city-vibes/city-vibes; cityvibes-admin@example.org)",
+)
+# Tests only: lets the scraper fetch from 127.0.0.1 (their stand-in server). Private, link-local and
+# other non-public addresses stay refused either way.
+SCRAPE_ALLOW_LOOPBACK = env.bool("SCRAPE_ALLOW_LOOPBACK", default=False)
+SCRAPE_CONNECT_TIMEOUT = env.float("SCRAPE_CONNECT_TIMEOUT", default=5.0)
+SCRAPE_READ_TIMEOUT = env.float("SCRAPE_READ_TIMEOUT", default=15.0)
+SCRAPE_DEADLINE_SECONDS = env.float("SCRAPE_DEADLINE_SECONDS", default=60.0)  # one request, all retries
+SCRAPE_MAX_DOWNLOAD_BYTES = env.int("SCRAPE_MAX_DOWNLOAD_BYTES", default=MAX_IMAGE_BYTES)
+SCRAPE_MAX_REDIRECTS = env.int("SCRAPE_MAX_REDIRECTS", default=5)
+SCRAPE_RETRIES = env.int("SCRAPE_RETRIES", default=3)  # after the first try; 5xx and connection errors only
+SCRAPE_BACKOFF_SECONDS = env.float("SCRAPE_BACKOFF_SECONDS", default=1.0)  # doubled after each retry
+SCRAPE_HOST_INTERVAL_SECONDS = env.float("SCRAPE_HOST_INTERVAL_SECONDS", default=0.25)  # per host
+WIKIMEDIA_API_URL = env.str("WIKIMEDIA_API_URL", default="https://commons.wikimedia.org/w/api.php")
+# Commons serves a scaled copy of this width (a standard thumbnail step), lighter than most originals.
+WIKIMEDIA_THUMB_WIDTH = env.int("WIKIMEDIA_THUMB_WIDTH", default=1280)
+GOOGLE_CSE_URL = env.str("GOOGLE_CSE_URL", default="https://www.googleapis.com/customsearch/v1")
+GOOGLE_CSE_KEY = env.str("GOOGLE_CSE_KEY", default="")
+GOOGLE_CSE_ID = env.str("GOOGLE_CSE_ID", default="")
+# Google's licence filter; Google reports no licence per image, so photos from it are marked unverified.
+GOOGLE_CSE_RIGHTS = env.str("GOOGLE_CSE_RIGHTS", default="cc_publicdomain|cc_attribute|cc_sharealike")
 
 # Celery. With no broker configured, kombu's filesystem transport needs no server; a real worker
 # process (make demo) still runs every job.

@@ -28,6 +28,7 @@
   document.addEventListener("pointerdown", function (event) {
     const el = event.target.closest && event.target.closest("#card");
     if (!el || el.dataset.decided || event.button > 0) return;
+    if (event.target.closest("a")) return; // the credit links to the photo's source page: let it be clicked
     el.setPointerCapture(event.pointerId);
     el.classList.add("dragging");
     drag = { el: el, id: event.pointerId, x: event.clientX, y: event.clientY, t: event.timeStamp, dx: 0, dy: 0 };

@@ -1,22 +1,36 @@
 import tempfile
+import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from cities.importing import import_folder
 from cities.models import Photo
 from cities.postcards import DEMO_STYLES, draw_postcard
 from cities.services import seed_cities
+from mlworker.providers.wikimedia import commons_reachable
+from mlworker.scraping import build_request, scrape
 
 
 class Command(BaseCommand):
-    help = "Load the catalogue and draw a synthetic postcard set for about 12 cities (no network needed)."
+    help = (
+        "Load the catalogue and a demo photo set for about 12 cities: synthetic postcards drawn here (no "
+        "network), or with --real-photos, freely licensed photos from Wikimedia Commons when it is reachable."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--per-city", type=int, default=16)
+        parser.add_argument(
+            "--real-photos",
+            choices=["no", "auto", "yes"],
+            default="no",
+            help="auto: scrape Wikimedia Commons if it answers, else draw postcards; yes: scrape or fail.",
+        )
 
-    def handle(self, *args, per_city: int, **options):
+    def handle(self, *args, per_city: int, real_photos: str, **options):
         seed_cities()
+        if real_photos != "no" and self.load_real_photos(per_city, required=real_photos == "yes"):
+            return
         if Photo.objects.filter(source="synthetic").exists():
             self.stdout.write("Demo photos already present; nothing to draw.")
             return
@@ -32,3 +46,31 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Synthetic postcards for {len(DEMO_STYLES)} cities: {report.summary()}.")
         )
+
+    def load_real_photos(self, per_city: int, *, required: bool) -> bool:
+        """Scrape the demo cities from Commons (topping up an earlier run). False: use the postcards."""
+        why_not = commons_reachable()
+        if why_not:
+            if required:
+                raise CommandError(f"Wikimedia Commons is not reachable: {why_not}")
+            self.stdout.write(
+                f"Wikimedia Commons is not reachable ({why_not}); using the synthetic postcards instead."
+            )
+            return False
+        self.stdout.write(f"Wikimedia Commons is reachable: scraping {per_city} photos for each demo city…")
+        request = build_request(city_slugs=list(DEMO_STYLES), provider="wikimedia", per_city=per_city)
+        last_line = [0.0]
+
+        def progress(done, total, message=""):
+            if done >= total or time.monotonic() - last_line[0] > 2:
+                last_line[0] = time.monotonic()
+                self.stdout.write(f"  [{done}/{total}] {message}")
+
+        report = scrape(request, progress=progress)
+        self.stdout.write(f"Real photos: {report.summary()}")
+        if Photo.objects.filter(source="wikimedia", city__slug__in=DEMO_STYLES).exists():
+            return True
+        if required:
+            raise CommandError("Wikimedia Commons answered, but no photo could be stored.")
+        self.stdout.write("No photo could be stored; using the synthetic postcards instead.")
+        return False

@@ -1,0 +1,111 @@
+"""The providers on their own: licence rules, credit text, paging, URL lists."""
+
+import pytest
+
+from mlworker.providers import ProviderError, make_provider
+from mlworker.providers.urllist import parse_url_list
+from mlworker.providers.wikimedia import is_free_licence, plain_text
+from mlworker.safe_http import SafeFetcher
+from tests.fakeweb import encode, photo_like
+
+
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "CC0",
+        "CC BY 4.0",
+        "CC BY-SA 3.0",
+        "CC-BY-SA-2.5",
+        "cc-by-sa-3.0-de",
+        "Public domain",
+        "PD-US",
+        "CC Zero",
+    ],
+)
+def test_free_licences_are_taken(licence):
+    assert is_free_licence(licence)
+
+
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "CC BY-NC 2.0",
+        "CC BY-NC-SA 4.0",
+        "CC BY-ND 4.0",
+        "Fair use",
+        "Non-free",
+        "All rights reserved",
+        "GFDL",
+        "",
+    ],
+)
+def test_non_free_or_unknown_licences_are_not(licence):
+    assert not is_free_licence(licence)
+
+
+def test_the_non_free_flag_wins_over_the_name():
+    assert not is_free_licence("CC BY-SA 4.0", non_free_flag="true")
+
+
+def test_the_artist_html_is_reduced_to_its_words():
+    html = (
+        '<a href="//commons.wikimedia.org/wiki/User:A" title="User:A">Anna&nbsp;B.</a>\n <span>(talk)</span>'
+    )
+    assert plain_text(html) == "Anna B. (talk)"
+    assert plain_text("<b>x</b>" * 200, limit=10) == "x" * 10
+
+
+def test_commons_results_are_paged_until_the_limit(scrape_settings, fake_web):
+    for i in range(7):
+        fake_web.add_commons_file(f"oslo-{i}.jpg", encode(photo_like(i, size=(64, 48))), topic="Oslo")
+    fake_web.add_commons_file(
+        "oslo.svg", b"<svg/>", topic="Oslo", mime="image/svg+xml"
+    )  # not raster: skipped
+    with SafeFetcher() as fetcher:
+        provider = make_provider("wikimedia", fetcher)
+        provider_params = provider._params("x", 3, {})
+        assert provider_params["gsrnamespace"] == "6" and "extmetadata" in provider_params["iiprop"]
+        found = provider.search("Oslo harbour", limit=5)
+    assert [c.title for c in found] == [f"oslo-{i}.jpg" for i in range(5)]
+    assert fake_web.hits["/w/api.php"] >= 1
+
+
+def test_a_commons_api_error_is_a_provider_error(scrape_settings, fake_web):
+    fake_web.serve(
+        "/broken-api", b'{"error": {"code": "badvalue", "info": "bad gsrsearch"}}', "application/json"
+    )
+    scrape_settings.WIKIMEDIA_API_URL = fake_web.url("/broken-api")
+    with SafeFetcher() as fetcher, pytest.raises(ProviderError, match="refused the search.*bad gsrsearch"):
+        make_provider("wikimedia", fetcher).search("x")
+
+
+def test_unknown_providers_are_named():
+    with pytest.raises(ProviderError, match="unknown provider 'bing'"):
+        make_provider("bing", None)
+
+
+def test_url_lists_take_one_url_per_line_with_an_optional_city():
+    lines = parse_url_list("# comment\nhttps://a.org/1.jpg\n\nhttps://a.org/2.jpg, paris ,Ann,CC0\n")
+    assert [(line.number, line.url, line.city_slug, line.author) for line in lines] == [
+        (2, "https://a.org/1.jpg", "", ""),
+        (4, "https://a.org/2.jpg", "paris", "Ann"),
+    ]
+    provider = make_provider("urls", None, urls="https://a.org/1.jpg\nhttps://a.org/2.jpg,paris\n")
+    assert [c.url for c in provider.search(city_slug="paris")] == [
+        "https://a.org/1.jpg",
+        "https://a.org/2.jpg",
+    ]
+    assert [c.url for c in provider.search(city_slug="rome")] == ["https://a.org/1.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "holds no URL"),
+        ("javascript:alert(1)", "line 1: 'javascript:alert\\(1\\)' is not an http"),
+        ("https://a.org/1.jpg,a,b,c,d", "line 1: expected url"),
+    ],
+)
+def test_bad_url_lists_name_the_line(text, message):
+    with pytest.raises(ProviderError, match=message):
+        parse_url_list(text)
