@@ -136,3 +136,15 @@ def test_training_curves_share_one_scale():
 def test_confusion_cells_are_shares_of_each_true_city():
     cells = charts.confusion_cells([[3, 1], [0, 0]])
     assert [(c.row, c.col, c.count, c.opacity) for c in cells] == [(0, 0, 3, 0.75), (0, 1, 1, 0.25)]
+
+
+def test_make_demos_train_command_queues_one_training_only(photo_set, capsys):
+    from django.core.management import call_command
+
+    photo_set()
+    call_command("train", "--enqueue", "--activate", "--skip-small-cities", "--if-untrained")
+    call_command("train", "--enqueue", "--activate", "--skip-small-cities", "--if-untrained")
+    out = capsys.readouterr().out
+    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    assert job.params["activate"] and job.params["skip_small_cities"]
+    assert f"Queued train job #{job.pk}" in out and "not starting another" in out

@@ -21,10 +21,27 @@ class Command(BaseCommand):
             action="store_true",
             help="Send a train job to the ml worker instead of running here.",
         )
+        parser.add_argument(
+            "--if-untrained",
+            action="store_true",
+            help="Do nothing when a trained version exists or one is being trained (make demo uses this).",
+        )
 
     def handle(
-        self, *args, backbone, epochs, fine_tune_blocks, activate, skip_small_cities, enqueue, **options
+        self,
+        *args,
+        backbone,
+        epochs,
+        fine_tune_blocks,
+        activate,
+        skip_small_cities,
+        enqueue,
+        if_untrained,
+        **options,
     ):
+        if if_untrained and modeling.has_trained_or_training_version():
+            self.stdout.write("A trained model exists (or is being trained); not starting another.")
+            return
         params = {
             "backbones": [b.strip() for b in backbone.split(",") if b.strip()],
             "epochs": epochs,
