@@ -8,6 +8,8 @@ from .models import City, ModelVersion
 
 SIMILAR_SHOWN = 6
 HEATMAP_MAX_CITIES = 40
+HEATMAP_CELL = 18  # px per city pair
+HEATMAP_MARGIN = 130  # room for the city names left of and above the grid
 
 
 def _is_baseline(version: ModelVersion | None) -> bool:
@@ -54,13 +56,16 @@ def similarity_heatmap(request):
             for c, b in enumerate(order)
             if a != b
         ]
-    size = max(1, len(labels))
+    cell, margin = HEATMAP_CELL, HEATMAP_MARGIN
+    for c in cells:
+        c["x"], c["y"] = margin + c["col"] * cell, margin + c["row"] * cell
     context = {
-        "labels": labels,
+        "rows": [{"city": city, "y": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
+        "columns": [{"city": city, "x": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
         "cells": cells,
-        "cell": 18,
-        "margin": 150,
-        "extent": 150 + 18 * size,
+        "cell": cell,
+        "margin": margin,
+        "extent": margin + cell * max(1, len(labels)) + 4,
         "model": sim.version if sim else None,
         "baseline": _is_baseline(sim.version if sim else None),
     }

@@ -9,7 +9,7 @@ from django.urls import path
 from cities.models import City, ModelVersion
 from cities.services import activate_model
 
-from .charts import confusion_cells, training_curves
+from .charts import confusion_chart, training_curves
 from .forms import TrainModelForm
 from .models import Job
 from .services import start_job
@@ -73,15 +73,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return "—"
         names = City.objects.in_bulk(obj.city_ids)
         labels = [names[c].name if c in names else str(c) for c in obj.city_ids]
-        size = 14
         return render_to_string(
-            "admin/cities/modelversion/confusion.html",
-            {
-                "cells": confusion_cells(matrix),
-                "labels": labels,
-                "size": size,
-                "extent": 140 + size * len(labels),
-            },
+            "admin/cities/modelversion/confusion.html", {"chart": confusion_chart(matrix, labels)}
         )
 
     @admin.action(description="Activate (the swipe loop switches to this model)")

@@ -41,3 +41,34 @@ def confusion_cells(matrix: list[list[int]]) -> list[Cell]:
         total = sum(row) or 1
         cells.extend(Cell(r, c, n, n / total) for c, n in enumerate(row) if n)
     return cells
+
+
+@dataclass(frozen=True)
+class ConfusionChart:
+    """Pixel geometry of the confusion-matrix SVG: city names on the left, one square per (true, predicted)."""
+
+    cells: list[dict]
+    labels: list[dict]
+    size: int
+    left: int
+    grid: int  # side of the grid in px
+
+    @property
+    def width(self) -> int:
+        return self.left + self.grid + 2
+
+    @property
+    def height(self) -> int:
+        return self.grid + 2
+
+
+def confusion_chart(
+    matrix: list[list[int]], names: list[str], size: int = 14, left: int = 140
+) -> ConfusionChart:
+    cells = [
+        {"x": left + c.col * size, "y": c.row * size, "count": c.count, "opacity": c.opacity,
+         "title": f"{names[c.row]} predicted as {names[c.col]}: {c.count}"}
+        for c in confusion_cells(matrix)
+    ]  # fmt: skip
+    labels = [{"name": name, "y": i * size + size * 0.75} for i, name in enumerate(names)]
+    return ConfusionChart(cells, labels, size, left, size * len(names))

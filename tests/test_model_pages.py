@@ -121,7 +121,9 @@ def test_activating_a_cnn_from_the_admin_runs_as_a_job(staff_client, trained_mod
 def test_the_version_page_shows_metrics_curves_and_the_confusion_matrix(staff_client, trained_model):
     page = staff_client.get(f"/admin/cities/modelversion/{trained_model.pk}/change/").content.decode()
     assert "90.0%" in page and 'id="training-curves"' in page and page.count("<polyline") == 3
-    assert 'id="confusion-matrix"' in page and "Alpha" in page
+    matrix = page.split('id="confusion-matrix"')[1].split("</svg>")[0]
+    assert matrix.count("<rect") == 4 + 1  # the 4 non-zero cells of the 3×3 matrix, and the frame
+    assert "Alpha predicted as Beta: 1" in matrix and ">Gamma</text>" in matrix
 
 
 def test_training_curves_share_one_scale():
