@@ -174,6 +174,15 @@ def measure_timings(
 def load_photo_set_from_db() -> tuple[PhotoSet | None, str]:
     """The active model's servable photos with their vectors and embeddings, or (None, why not)."""
     setup_django()
+    from django.db import DatabaseError
+
+    try:
+        return _load_photo_set()
+    except DatabaseError as error:  # not migrated, not reachable: the synthetic catalogue will do
+        return None, f"cannot read it ({type(error).__name__}: {error})"
+
+
+def _load_photo_set() -> tuple[PhotoSet | None, str]:
     from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
 
     version = ModelVersion.objects.filter(is_active=True).first()
@@ -212,10 +221,11 @@ def format_tables(results, scorer_names, policy_names, swipes: int) -> str:
     lines = []
     for taste in tastes:
         reference = results.get((taste, REFERENCE[0], REFERENCE[1]))
-        target = reference[0][min(REFERENCE[2], swipes)] if reference is not None else None
+        at = min(REFERENCE[2], swipes)
+        target = reference[0][at] if reference is not None else None
         target_text = "n/a" if target is None else f"{target:.3f}"
         lines += [
-            f"### Taste: {taste}  (target: original + global_queue NDCG@5 at {REFERENCE[2]} swipes = {target_text})",
+            f"### Taste: {taste}  (target: original + global_queue NDCG@5 at {at} swipes = {target_text})",
             "",
             "| scorer | policy | "
             + " | ".join(f"NDCG@5 k={k}" for k in checkpoints)
