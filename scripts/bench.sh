@@ -43,6 +43,10 @@ run_bench() { # run_bench NAME COMMAND...: run one benchmark, keep going if it f
 # ---------------------------------------------------------------------------------------------------------
 run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/null && echo --wrk) \
   --concurrency "${BENCH_CONCURRENCY:-8}" --warmup "${BENCH_WARMUP:-3}" --duration "${BENCH_DURATION:-15}"
+# Scorers x next-photo policies against simulated people (NDCG@5, hit@5, swipes to match the original).
+# --from-db uses the active model's photos when they have CNN vectors and embeddings; otherwise it says why
+# and runs on a synthetic catalogue shaped like a real one (266 cities, uneven photo counts).
+run_bench recommend_sim "$PY" -m bench.recommend_sim --people "${RECOMMEND_PEOPLE:-200}" --from-db
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------
 
