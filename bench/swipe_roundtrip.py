@@ -481,8 +481,7 @@ def _wrk_ms(out: str, q: str) -> float:
 def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
     import numpy as np
 
-    from cities.models import PhotoPrediction
-    from swipes import scoring
+    from swipes.engine import engine_for
     from swipes.models import Swipe
     from swipes.selectors import profile_for_session_cookie
 
@@ -497,17 +496,9 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
                 .order_by("id")
                 .values_list("photo_id", "liked")
             )
-            version = profile.scores_model
-            vectors = dict(
-                PhotoPrediction.objects.filter(
-                    model_version=version, photo_id__in={p for p, _ in log}
-                ).values_list("photo_id", "probabilities")
-            )
-            replayed = scoring.replay(
-                [np.frombuffer(vectors[p], dtype=np.float32) for p, _ in log],
-                [liked for _, liked in log],
-                version.n_cities,
-            )
+            engine = engine_for(profile.scores_model)
+            replayed = engine.replay(log)
+            stored = engine.load_state(profile.scores)
             checked += 1
             name = f"{result.scenario} profile #{profile.pk}"
             if profile.swipe_count != len(log):
@@ -516,9 +507,9 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
                 problems.append(
                     f"{name}: swipe_count {profile.swipe_count}, client got {user['swipes_ok']} OKs"
                 )
-            if not np.array_equal(profile.score_vector, replayed):
-                diff = float(np.max(np.abs(profile.score_vector - replayed)))
-                problems.append(f"{name}: scores differ from the replay by up to {diff:g}")
+            if not np.array_equal(stored, replayed):
+                diff = float(np.max(np.abs(stored - replayed)))
+                problems.append(f"{name}: the stored state differs from the replay by up to {diff:g}")
     return not problems and checked > 0, [f"{checked} profiles checked", *problems]
 
 

@@ -129,6 +129,10 @@ class MultiTasteScorer(Scorer):
         unit = unit_rows(projected)
         if clusters is None:  # enough photos per cluster to be a look: 52 for 5,337 photos, 9 for 180
             clusters = int(np.clip(round(np.sqrt(photos.n_photos / 2)), 2, 64))
+            if photos.embeddings is None:
+                # Without embeddings the vectors are all the look there is (under the label-only baseline:
+                # just the city). Fewer clusters than cities would then merge unrelated cities.
+                clusters = max(clusters, min(photos.n_cities, 64, photos.n_photos))
         centres = spherical_kmeans(unit, clusters, seed)
         self.n_clusters, self.sharpness, self.seed = centres.shape[0], sharpness, seed
         self.dimensions = unit.shape[1]

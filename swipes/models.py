@@ -1,4 +1,3 @@
-import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,8 +6,8 @@ from django.db.models import Q
 class UserProfile(models.Model):
     """A swiper: a user account, or an anonymous visitor (whose signed session cookie holds the profile id).
 
-    `scores` caches the per-city running totals in the order of `scores_model`'s city_ids. It is always
-    rebuildable from the Swipe log (see swipes.services.rebuild_scores).
+    `scores` caches the configured scorer's state (swipes.scorers: bytes with a header naming the scorer and
+    catalogue) under `scores_model`. It is always rebuildable from the Swipe log (services.rebuild_scores).
     """
 
     user = models.OneToOneField(
@@ -33,10 +32,6 @@ class UserProfile(models.Model):
 
     def __str__(self):
         return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
-
-    @property
-    def score_vector(self) -> np.ndarray:
-        return np.frombuffer(self.scores, dtype=np.float64)
 
 
 class Swipe(models.Model):

@@ -8,10 +8,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Value
 
-from cities.models import City, ModelVersion, Photo, PhotoPrediction
+from cities.models import City, ModelVersion, Photo
 from cities.selectors import active_model
 
 from . import scoring
+from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
 
 SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_request
@@ -39,9 +40,57 @@ def queue_photos(version: ModelVersion | None):
     return Photo.objects.filter(status=Photo.Status.ACTIVE, predictions__model_version=version)
 
 
+def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
+    """(photo id, liked) of every swipe that counts, oldest first: the source of truth for a taste."""
+    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
+    return list(rows.values_list("photo_id", "liked"))
+
+
+def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
+    """The stored state when it belongs to this model, scorer and catalogue; otherwise a replay of the log."""
+    engine = engine_for(version)
+    if profile.scores_model_id == version.pk and profile.scores:
+        try:
+            return engine.load_state(profile.scores)
+        except StaleState:
+            pass
+    return engine.replay(live_log(profile))
+
+
 def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
-    """The next card in this profile's queue, or None when the round is used up."""
+    """The next card for this profile, or None when every photo has been shown this round.
+
+    The original policy walks the global queue (photos in queue_key order, permuted per round); the
+    others ask the configured policy (swipes.policies), which never shows a photo twice in a round.
+    """
     version = version or active_model()
+    if version is None:
+        return None
+    if settings.VIBES_POLICY == "global_queue":
+        return _next_in_global_queue(profile, version)
+    engine = engine_for(version)
+    seen = ~engine.servable
+    swiped = Swipe.objects.filter(profile=profile, round=profile.round, undone_at__isnull=True)
+    seen[engine.indices(swiped.values_list("photo_id", flat=True))] = True
+    state = current_state(profile, version)
+    # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
+    rng = np.random.default_rng([profile.pk, profile.round, profile.swipe_count])
+    for _ in range(3):  # a photo hidden since the engine was built is skipped
+        index = engine.policy.choose(engine.scorer, state, seen, rng)
+        if index is None:
+            return None
+        photo = (
+            Photo.objects.select_related("city")
+            .filter(pk=int(engine.photo_ids[index]), status="active")
+            .first()
+        )
+        if photo is not None:
+            return photo
+        seen[index] = True
+    return None
+
+
+def _next_in_global_queue(profile: UserProfile, version: ModelVersion) -> Photo | None:
     return (
         queue_photos(version)
         .annotate(order=_queue_order_expression(profile.queue_salt))
@@ -99,34 +148,22 @@ class Recommendations:
         return len(self.cities) < self.total
 
 
-def _liked_vectors(profile: UserProfile, version: ModelVersion) -> tuple[list[int], np.ndarray]:
-    liked_ids = (
-        Swipe.objects.filter(profile=profile, liked=True, undone_at__isnull=True)
-        .values_list("photo_id", flat=True)
-        .distinct()
-    )
-    rows = list(
-        PhotoPrediction.objects.filter(model_version=version, photo_id__in=liked_ids).values_list(
-            "photo_id", "probabilities"
-        )
-    )
-    vectors = np.array([np.frombuffer(v, dtype=np.float32) for _, v in rows], dtype=np.float32)
-    return [pid for pid, _ in rows], vectors.reshape(len(rows), version.n_cities)
-
-
 def recommendations(profile: UserProfile, limit: int | None = TOP_CITIES) -> Recommendations:
-    """Cities ranked by the profile's scores (which must be current: see services.ensure_current_scores)."""
+    """Cities ranked by the configured scorer (the profile's state must be current: see
+    services.ensure_current_scores), each top city with the scorer's own evidence ("why")."""
     version = profile.scores_model
     if version is None or not profile.scores:
         return Recommendations(model=version, cities=[], total=0, swipe_count=profile.swipe_count)
-    scores = profile.score_vector
+    engine = engine_for(version)
+    state = current_state(profile, version)
+    scores = engine.scorer.city_scores(state)
     order = scoring.rank(scores)
     shown = order if limit is None else order[:limit]
     bars = dict(scoring.bar_chart(scores, order))
     cities = City.objects.in_bulk([version.city_ids[i] for i in shown])
-    photo_ids, liked_vectors = _liked_vectors(profile, version)
+    liked = engine.indices(dict.fromkeys(p for p, is_like in live_log(profile) if is_like))
     why_ids = {
-        int(i): [photo_ids[j] for j in scoring.top_contributors(liked_vectors, int(i), WHY_PHOTOS)]
+        int(i): [int(engine.photo_ids[j]) for j in engine.scorer.explain(state, int(i), liked, WHY_PHOTOS)]
         for i in shown[:TOP_CITIES]
     }
     photos = Photo.objects.in_bulk({pid for ids in why_ids.values() for pid in ids})

@@ -12,10 +12,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from cities.models import ModelVersion, Photo, PhotoPrediction
+from cities.models import ModelVersion, Photo
 from cities.selectors import active_model
 
-from . import scoring, selectors
+from . import selectors
+from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
 
 SESSION_PROFILE_KEY = selectors.SESSION_PROFILE_KEY
@@ -59,22 +60,9 @@ def _live_log(profile: UserProfile):
     return Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
 
 
-def _log_vectors(profile: UserProfile, version: ModelVersion) -> tuple[list[np.ndarray], list[bool]]:
-    """The profile's live swipes, oldest first, with each photo's vector under `version`."""
-    rows = list(_live_log(profile).values_list("photo_id", "liked"))
-    vectors = dict(
-        PhotoPrediction.objects.filter(model_version=version, photo_id__in={p for p, _ in rows}).values_list(
-            "photo_id", "probabilities"
-        )
-    )
-    # A photo without a vector under this model (deleted from its training set) contributes nothing.
-    kept = [(np.frombuffer(vectors[p], dtype=np.float32), liked) for p, liked in rows if p in vectors]
-    return [v for v, _ in kept], [liked for _, liked in kept]
-
-
-def _replayed_scores(profile: UserProfile, version: ModelVersion) -> np.ndarray:
-    vectors, liked = _log_vectors(profile, version)
-    return scoring.replay(vectors, liked, version.n_cities)
+def replayed_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
+    """The scorer's state rebuilt from the profile's live swipe log under `version`."""
+    return engine_for(version).replay(selectors.live_log(profile))
 
 
 def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) -> UserProfile:
@@ -85,7 +73,8 @@ def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) ->
         if version is None:
             profile.scores, profile.scores_model = b"", None
         else:
-            profile.scores = _replayed_scores(profile, version).tobytes()
+            engine = engine_for(version)
+            profile.scores = engine.scorer.state_to_bytes(engine.replay(selectors.live_log(profile)))
             profile.scores_model = version
         profile.swipe_count = _live_log(profile).count()
         profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
@@ -93,11 +82,17 @@ def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) ->
 
 
 def ensure_current_scores(profile: UserProfile) -> UserProfile:
-    """Scores follow the active model; after a switch the first read replays the log."""
+    """Stored states follow the active model, scorer and catalogue; when any changed, the log replays."""
     version = active_model()
-    if version and profile.scores_model_id != version.pk:
-        return rebuild_scores(profile, version)
-    return profile
+    if version is None:
+        return profile
+    if profile.scores_model_id == version.pk and profile.scores:
+        try:
+            engine_for(version).load_state(profile.scores)
+            return profile
+        except StaleState:
+            pass
+    return rebuild_scores(profile, version)
 
 
 # --- the swipe loop --------------------------------------------------------------------------------------
@@ -106,38 +101,34 @@ def ensure_current_scores(profile: UserProfile) -> UserProfile:
 def record_swipe(
     profile: UserProfile, photo_id: int, liked: bool, version: ModelVersion | None = None
 ) -> SwipeOutcome:
-    """Append a swipe and update the running scores and queue position, in one transaction.
+    """Append a swipe and update the scorer's state and the queue position, in one transaction.
 
     `version` is the active model when the caller has just looked it up; by default it is looked up here.
     """
     version = version or active_model()
-    prediction = (
-        PhotoPrediction.objects.filter(
-            model_version=version, photo_id=photo_id, photo__status=Photo.Status.ACTIVE
-        )
-        .select_related("photo")
+    queue_key = (
+        Photo.objects.filter(pk=photo_id, status=Photo.Status.ACTIVE, predictions__model_version=version)
+        .values_list("queue_key", flat=True)
         .first()
         if version
         else None
     )
-    if prediction is None:
+    engine = engine_for(version) if queue_key is not None else None
+    if engine is None or photo_id not in engine.index_of:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
     with transaction.atomic():
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
         existing = _live_log(profile).filter(photo_id=photo_id, round=profile.round).first()
         if existing:
             return SwipeOutcome(existing, counted=False, profile=profile)
-        if profile.scores_model_id != version.pk:
-            scores = _replayed_scores(profile, version)
-        else:
-            scores = profile.score_vector
+        state = selectors.current_state(profile, version)
         # No savepoint is needed around the insert: the duplicate check above ran under the profile's row
         # lock (Postgres) or inside an IMMEDIATE transaction (SQLite), so no concurrent swipe can race it.
         swipe = Swipe.objects.create(profile=profile, photo_id=photo_id, liked=liked, round=profile.round)
-        profile.scores = scoring.apply_swipe(scores, prediction.vector, liked).tobytes()
+        state = engine.scorer.update(state, engine.index_of[photo_id], liked)
+        profile.scores = engine.scorer.state_to_bytes(state)
         profile.scores_model = version
-        position = queue_order(prediction.photo.queue_key, profile.queue_salt)
-        profile.queue_position = max(profile.queue_position, position)
+        profile.queue_position = max(profile.queue_position, queue_order(queue_key, profile.queue_salt))
         profile.swipe_count += 1
         profile.save(update_fields=["scores", "scores_model", "queue_position", "swipe_count", "updated_at"])
     return SwipeOutcome(swipe, counted=True, profile=profile)

@@ -16,6 +16,7 @@ from PIL import Image
 from cities.ingest import ingest_bytes
 from cities.models import City
 from cities.services import sync_label_only_model
+from swipes.engine import forget_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_MEDIA_ROOT = Path(tempfile.gettempdir()) / f"cityvibes-test-{os.getpid()}" / "media"
@@ -40,8 +41,21 @@ def _media_root(settings, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Cached reads (city similarity) are keyed by database ids, which a rolled-back test may reuse."""
+    """Cached reads (city similarity, the recommendation engine) are keyed by database ids, which a
+    rolled-back test may reuse."""
     cache.clear()
+    forget_engine()
+    yield
+    forget_engine()
+
+
+@pytest.fixture
+def original_scoring(settings):
+    """The first write-up's arithmetic (add/subtract) and its global queue, for tests of exactly that."""
+    settings.VIBES_SCORER = "original"
+    settings.VIBES_POLICY = "global_queue"
+    forget_engine()
+    return settings
 
 
 @pytest.fixture

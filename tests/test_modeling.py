@@ -18,7 +18,7 @@ from mlworker.models import Job
 from mlworker.services import run_job
 from swipes import services as swipe_services
 from swipes.models import UserProfile
-from tests.test_swipe_loop import replayed_from_db
+from tests.test_swipe_loop import replayed_from_db, stored_state
 
 pytestmark = pytest.mark.ml
 
@@ -26,11 +26,11 @@ TINY = {"backbones": ["mobilenet_v2"], "weights": None, "input_size": 32, "epoch
 STYLES = ["kyoto", "miami", "reykjavik"]
 
 
-def postcards(tmp_path, per_city=5, styles=STYLES):
+def postcards(tmp_path, per_city=5, styles=STYLES, first_seed=0):
     for c, slug in enumerate(styles):
         (tmp_path / slug).mkdir(parents=True, exist_ok=True)
         for i in range(per_city):
-            draw_postcard(DEMO_STYLES[slug], seed=c * 100 + i).resize((160, 200)).save(
+            draw_postcard(DEMO_STYLES[slug], seed=first_seed + c * 100 + i).resize((160, 200)).save(
                 tmp_path / slug / f"{i}.jpg"
             )
     return tmp_path
@@ -134,7 +134,7 @@ def test_an_unreadable_image_is_skipped_and_reported(imported, tmp_path):
     assert PhotoPrediction.objects.filter(model_version=version).count() == Photo.objects.count() - 1
 
 
-def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported):
+def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, original_scoring):
     profile = UserProfile.objects.create()
     first, second = Photo.objects.order_by("pk")[:2]
     swipe_services.record_swipe(profile, first.pk, True)
@@ -143,19 +143,21 @@ def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported):
     assert version.pk == job.result["best_version"] and version.backbone == "mobilenet_v2"
     profile.refresh_from_db()
     assert profile.scores_model == version
-    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
+    assert np.array_equal(stored_state(profile), replayed_from_db(profile))
     swipe_services.record_swipe(profile, second.pk, False)
     profile.refresh_from_db()
     cnn = [
         PhotoPrediction.objects.get(model_version=version, photo=p).vector.astype(np.float64)
         for p in (first, second)
     ]
-    assert np.array_equal(profile.score_vector, cnn[0] - cnn[1])
+    assert np.array_equal(stored_state(profile), cnn[0] - cnn[1])
 
 
 def test_photos_added_under_a_trained_model_are_queued_for_inference(imported, tmp_path):
     train_job(TINY | {"activate": True})
-    call_command("import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"])))
+    call_command(
+        "import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"], first_seed=50))
+    )
     job = Job.objects.get(kind=Job.Kind.PREDICT)
     new = Photo.objects.order_by("-pk").first()
     assert job.params["photo_ids"] == [new.pk]
@@ -213,4 +215,4 @@ def test_import_train_on_the_ml_worker_activate_and_swipe(
         assert client.post("/swipe/", {"photo": photo_id, "liked": liked}).status_code == 302
     profile = UserProfile.objects.get()
     assert profile.scores_model == version and profile.swipe_count == 4
-    assert np.array_equal(profile.score_vector, replayed_from_db(profile))
+    assert np.array_equal(stored_state(profile), replayed_from_db(profile))

@@ -188,3 +188,30 @@ def test_the_default_scorer_is_registered_and_unknown_names_are_refused():
     assert DEFAULT_SCORER in SCORERS
     with pytest.raises(ValueError, match="unknown scorer"):
         make_scorer("astrology", CATALOGUE)
+
+
+def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
+    """Under the label-only baseline (no embeddings), a city liked every time must outrank one liked
+    two times in three: few clusters over few photos would merge them."""
+    from swipes.catalogue import PhotoSet
+    from swipes.scorers import make_scorer
+    from swipes.scoring import smoothed_one_hot
+
+    labels = np.repeat(np.arange(4), 4)
+    photos = PhotoSet(probabilities=np.array([smoothed_one_hot(4, c, 0.1) for c in labels]), labels=labels)
+    scorer = make_scorer("multi_taste", photos)
+    assert scorer.n_clusters >= 4
+    state = scorer.replay(
+        [0, 1, 2, 4, 5, 6, 8, 9, 12], [True, True, True, True, False, True, False, False, False]
+    )
+    ranking = np.argsort(-scorer.city_scores(state), kind="stable").tolist()
+    assert ranking == [0, 1, 3, 2]  # two dislikes of city 2 count against it more than one of city 3
+
+
+def test_the_settings_default_is_the_benchmarks_choice(settings):
+    from swipes.policies import DEFAULT_POLICY
+
+    # vibes_site.settings cannot import NumPy code, so it repeats the names; they must agree.
+    from vibes_site import settings as project_settings
+
+    assert (project_settings.VIBES_SCORER, project_settings.VIBES_POLICY) == (DEFAULT_SCORER, DEFAULT_POLICY)

@@ -175,6 +175,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=15 * 60)
 
+# Recommendations: which scorer turns swipes into city scores and which policy picks the next photo
+# (see docs/recommendations.md and `make bench`'s simulation). "original" + "global_queue" is the
+# add/subtract arithmetic and fixed shuffled queue of the first City Vibes write-up.
+VIBES_SCORER = env.str("VIBES_SCORER", default="multi_taste")
+VIBES_POLICY = env.str("VIBES_POLICY", default="adaptive")
+
 # Label-only baseline: how much probability mass is spread over the other cities.
 BASELINE_SMOOTHING = 0.1
 

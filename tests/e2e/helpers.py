@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 
 from cities.models import City, ModelVersion, Photo, PhotoPrediction
 from swipes import scoring
+from swipes.engine import engine_for
 from swipes.models import Swipe
 from swipes.selectors import profile_for_session_cookie
 
@@ -67,20 +68,27 @@ def swipe_log(profile) -> list[tuple[int, bool, bool]]:
 
 
 def replayed_ranking(profile) -> list[tuple[str, float]]:
-    """The ranking recomputed from scratch: the live log replayed with the original arithmetic."""
+    """The ranking recomputed from scratch: the live log read back from the database and replayed by the
+    configured scorer; under the original scorer, also checked against the plain add/subtract arithmetic."""
     version = ModelVersion.objects.get(is_active=True)
     rows = list(
         Swipe.objects.filter(profile=profile, undone_at__isnull=True)
         .order_by("id")
         .values_list("photo_id", "liked")
     )
-    vectors = {
-        photo_id: np.frombuffer(probabilities, dtype=np.float32)
-        for photo_id, probabilities in PhotoPrediction.objects.filter(
-            model_version=version, photo_id__in=[p for p, _ in rows]
-        ).values_list("photo_id", "probabilities")
-    }
-    scores = scoring.replay([vectors[p] for p, _ in rows], [liked for _, liked in rows], version.n_cities)
+    engine = engine_for(version)
+    scores = engine.scorer.city_scores(engine.replay(rows))
+    if settings.VIBES_SCORER == "original":
+        vectors = {
+            photo_id: np.frombuffer(probabilities, dtype=np.float32)
+            for photo_id, probabilities in PhotoPrediction.objects.filter(
+                model_version=version, photo_id__in=[p for p, _ in rows]
+            ).values_list("photo_id", "probabilities")
+        }
+        arithmetic = scoring.replay(
+            [vectors[p] for p, _ in rows], [liked for _, liked in rows], version.n_cities
+        )
+        assert np.array_equal(scores, arithmetic)
     slugs = dict(City.objects.filter(pk__in=version.city_ids).values_list("pk", "slug"))
     return [(slugs[version.city_ids[i]], float(scores[i])) for i in scoring.rank(scores)]
 

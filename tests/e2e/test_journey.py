@@ -28,7 +28,10 @@ def drag_card(page: Page, dx: int, steps: int = 12) -> None:
     page.mouse.up()
 
 
-def test_drag_key_button_and_undo_with_javascript(page, photo_set):
+@pytest.mark.parametrize("scorer", ["default", "original"])
+def test_drag_key_button_and_undo_with_javascript(page, photo_set, settings, scorer):
+    if scorer == "original":  # the first write-up's add/subtract and global queue, checked to the digit
+        settings.VIBES_SCORER, settings.VIBES_POLICY = "original", "global_queue"
     photo_set()  # 3 cities x 4 photos
     page.goto("/")
     expect(page.locator("#card")).to_be_visible()

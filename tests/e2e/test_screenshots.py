@@ -27,14 +27,15 @@ pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MAX_BYTES = 300 * 1024
-# The screenshot persona, city by city: like or dislike the first, second and third photo seen of it.
+# The screenshot persona, city by city: like or dislike the first, second and third photo seen of it (and
+# round again: the adaptive policy may show one city more often than another).
 PERSONA = {
     "kyoto": (True, True, True),
     "reykjavik": (True, False, True),
     "miami": (False, False, False),
     "rome": (False, True, False),
 }
-SWIPES = 12  # the cities take turns in the first round: three photos of each
+SWIPES = 12
 
 
 @pytest.fixture
@@ -95,11 +96,13 @@ def test_readme_screenshots(new_page, postcard_set, screenshot_dir):
     save_screenshot(page, screenshot_dir / "swipe.png")
 
     seen = {slug: 0 for slug in PERSONA}
+    likes = {slug: 0 for slug in PERSONA}
     for count in range(1, SWIPES + 1):
         photo = shown_photo_id(page)
         slug = city_of[photo]
-        liked = PERSONA[slug][seen[slug]]
+        liked = PERSONA[slug][seen[slug] % len(PERSONA[slug])]
         seen[slug] += 1
+        likes[slug] += liked
         page.locator("#btn-like" if liked else "#btn-dislike").click()
         wait_for_next_card(page, count, photo)
 
@@ -110,13 +113,12 @@ def test_readme_screenshots(new_page, postcard_set, screenshot_dir):
     expect(page.locator("li.ranked-city")).to_have_count(len(photos))
     assert_ranking_matches_replay(page, the_profile(page))
     expect(chart.locator("rect.bar-pos")).not_to_have_count(0)
-    expect(chart.locator("rect.bar-neg")).not_to_have_count(0)
     ranked = [item.get_attribute("data-slug") for item in page.locator("li.ranked-city").all()]
-    assert ranked == ["kyoto", "reykjavik", "rome", "miami"]
+    assert ranked[0] == "kyoto" and ranked[-1] == "miami"  # always liked first, never liked last
     # "Because you liked": the liked photos of each city, and nothing under a city never liked.
-    for slug, decisions in PERSONA.items():
+    for slug in PERSONA:
         why = page.locator(f'li.ranked-city[data-slug="{slug}"] .why img')
-        expect(why).to_have_count(sum(decisions[: seen[slug]]))
+        expect(why).to_have_count(min(3, likes[slug]))
     assert_images_loaded(page, ".why img")
     assert_fits_horizontally(page, page.viewport_size["width"], "#score-chart", "ol.ranking")
     save_screenshot(page, screenshot_dir / "recommendations.png", full_page=True)

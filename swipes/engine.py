@@ -1,0 +1,129 @@
+"""The recommendation engine of the running app: the active model's photo catalogue, with the configured
+scorer and next-photo policy, built once per process and rebuilt when the catalogue changes.
+
+Scorers and policies are pure NumPy (swipes.scorers, swipes.policies); this module is the Django glue that
+feeds them. A photo's index in the catalogue is its position in ascending photo-id order among the photos
+that have a vector under the model. Hidden photos stay in the catalogue (so swipes on them still count
+and states stay valid) but are never served.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max, Sum
+
+from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
+
+from .catalogue import PhotoSet
+from .policies import make_policy
+from .scorer_base import Scorer, StaleState
+from .scorers import make_scorer
+
+# How often a process re-checks (with two cheap aggregate queries) whether the catalogue changed.
+FRESHNESS_SECONDS = 5.0
+
+
+@dataclass(frozen=True, eq=False)
+class Engine:
+    version: ModelVersion
+    photo_ids: np.ndarray  # int64 [N], the catalogue order
+    index_of: dict[int, int]
+    servable: np.ndarray  # bool [N]: active photos, the ones a card may show
+    scorer: Scorer
+    policy: object  # swipes.policies: .choose(scorer, state, seen_mask, rng)
+    stamp: tuple
+
+    @property
+    def policy_name(self) -> str:
+        return self.policy.name
+
+    def indices(self, photo_ids) -> np.ndarray:
+        return np.array([self.index_of[p] for p in photo_ids if p in self.index_of], dtype=np.int64)
+
+    def load_state(self, stored: bytes) -> np.ndarray:
+        """A profile's stored state; raises StaleState when it belongs to another scorer or catalogue."""
+        return self.scorer.state_from_bytes(bytes(stored))
+
+    def replay(self, log: list[tuple[int, bool]]) -> np.ndarray:
+        """The state after a swipe log [(photo id, liked)], oldest first. Photos without a vector are skipped."""
+        kept = [(self.index_of[p], liked) for p, liked in log if p in self.index_of]
+        return self.scorer.replay([i for i, _ in kept], [liked for _, liked in kept])
+
+
+_lock = threading.Lock()
+_current: dict = {"engine": None, "checked_at": 0.0}
+
+
+def _stamp(version: ModelVersion) -> tuple:
+    """Changes whenever the catalogue or what may be served changes (vectors added or removed, photos hidden)."""
+    vectors = PhotoPrediction.objects.filter(model_version=version).aggregate(n=Count("id"), last=Max("id"))
+    hidden = Photo.objects.filter(status=Photo.Status.HIDDEN).aggregate(n=Count("id"), ids=Sum("id"))
+    return (version.pk, vectors["n"], vectors["last"], hidden["n"], hidden["ids"], settings.VIBES_SCORER,
+            settings.VIBES_POLICY)  # fmt: skip
+
+
+def _build(version: ModelVersion, stamp: tuple) -> Engine:
+    rows = list(
+        PhotoPrediction.objects.filter(model_version=version)
+        .order_by("photo_id")
+        .values_list("photo_id", "probabilities", "photo__city_id", "photo__status")
+    )
+    n_cities = version.n_cities
+    photo_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    probabilities = np.array([np.frombuffer(r[1], dtype=np.float32) for r in rows], dtype=np.float32)
+    probabilities = probabilities.reshape(len(rows), n_cities)
+    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
+    # A photo filed under a city the model does not know is labelled with the city the model sees in it.
+    labels = np.array(
+        [city_index.get(r[2], int(np.argmax(probabilities[i]))) for i, r in enumerate(rows)], dtype=np.int64
+    )
+    embeddings = None
+    key = (version.params or {}).get("embedding_key")
+    if key:
+        found = dict(
+            PhotoEmbedding.objects.filter(backbone=key, photo_id__in=photo_ids.tolist()).values_list(
+                "photo_id", "vector"
+            )
+        )
+        if len(found) == len(rows) and rows:  # all or none: the scorers need every photo's embedding
+            embeddings = np.array([np.frombuffer(found[p], dtype=np.float32) for p in photo_ids.tolist()])
+    photos = PhotoSet(probabilities=probabilities, labels=labels, embeddings=embeddings)
+    scorer = make_scorer(settings.VIBES_SCORER, photos)
+    policy = make_policy(settings.VIBES_POLICY, photos)
+    return Engine(
+        version=version,
+        photo_ids=photo_ids,
+        index_of={int(p): i for i, p in enumerate(photo_ids.tolist())},
+        servable=np.array([r[3] == Photo.Status.ACTIVE for r in rows], dtype=bool),
+        scorer=scorer,
+        policy=policy,
+        stamp=stamp,
+    )
+
+
+def engine_for(version: ModelVersion) -> Engine:
+    """The engine of `version`, from this process's cache while the catalogue is unchanged."""
+    now = time.monotonic()
+    engine = _current["engine"]
+    fresh = now - _current["checked_at"] < FRESHNESS_SECONDS
+    if engine is not None and engine.version.pk == version.pk and fresh:
+        return engine
+    stamp = _stamp(version)
+    with _lock:
+        engine = _current["engine"]
+        if engine is None or engine.stamp != stamp:
+            engine = _build(version, stamp)
+        _current.update(engine=engine, checked_at=now)
+    return engine
+
+
+def forget_engine() -> None:
+    """Drop the cached engine (tests, after changing settings or rolling data back)."""
+    with _lock:
+        _current.update(engine=None, checked_at=0.0)
+
+
+__all__ = ["Engine", "StaleState", "engine_for", "forget_engine"]
