@@ -55,6 +55,13 @@ class PhotoSet:
         return self.probabilities.mean(axis=0, dtype=np.float64)
 
     @cached_property
+    def label_accuracy(self) -> float:
+        """How often the model's most probable city is the photo's own: how distinct the cities look to it."""
+        if self.n_photos == 0:
+            return 0.0
+        return float(np.mean(self.probabilities.argmax(axis=1) == self.labels))
+
+    @cached_property
     def photo_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.n_cities)
 
