@@ -1,5 +1,6 @@
 """Thin views for the swipe loop, recommendations and accounts. Writes go through services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
@@ -11,6 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cities.selectors import active_model
 
 from . import charts, selectors, services
+
+# One sentence per scorer (swipes.scorers.SCORERS) for the recommendations page.
+HOW_SCORED = {
+    "original": "A like adds a photo's city probabilities to your scores, a dislike subtracts them.",
+    "normalised": "A city's score is the share of its look that you liked, among the photos you rated.",
+    "embedding": "A model of what you like in a photo's look predicts how much you would like each city's photos.",
+    "multi_taste": (
+        "A city's score is how much you liked photos that look like its photos: several different tastes "
+        "can score high at once, and a dislike lowers only what looks like it."
+    ),
+}
 
 
 def _card_context(profile, version=None, notice="", can_undo=None):
@@ -85,7 +97,13 @@ def recommendations(request):
     recs = selectors.recommendations(profile, limit=None if show_all else selectors.TOP_CITIES)
     top = recs.cities[: selectors.TOP_CITIES]
     chart = charts.bar_chart([c.city.name for c in top], [c.bar for c in top], [c.score for c in top])
-    context = {"recs": recs, "chart": chart, "show_all": show_all, "profile": profile}
+    context = {
+        "recs": recs,
+        "chart": chart,
+        "show_all": show_all,
+        "profile": profile,
+        "how_scored": HOW_SCORED.get(settings.VIBES_SCORER, ""),
+    }
     if request.htmx and show_all:
         return render(request, "swipes/partials/ranking.html", context)
     return render(request, "swipes/recommendations.html", context)

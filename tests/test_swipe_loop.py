@@ -302,3 +302,17 @@ def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
     profile.refresh_from_db()
     assert profile.swipe_count == 12 == Swipe.objects.filter(profile=profile).count()
     assert np.array_equal(stored_state(profile), replayed_from_db(profile))
+
+
+def test_the_recommendations_page_explains_every_scorer(photo_set, settings):
+    from swipes.scorers import SCORERS
+    from swipes.views import HOW_SCORED
+
+    assert set(HOW_SCORED) == set(SCORERS)
+    photos = photo_set()
+    client = Client()
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    for name in SCORERS:
+        settings.VIBES_SCORER = name
+        assert HOW_SCORED[name] in client.get("/recommendations/").content.decode().replace("&#x27;", "'")
+    assert photos
