@@ -43,6 +43,8 @@ run_bench() { # run_bench NAME COMMAND...: run one benchmark, keep going if it f
 # ---------------------------------------------------------------------------------------------------------
 run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/null && echo --wrk) \
   --concurrency "${BENCH_CONCURRENCY:-8}" --warmup "${BENCH_WARMUP:-3}" --duration "${BENCH_DURATION:-15}"
+run_bench ingest_rate "$PY" bench/ingest_rate.py
+run_bench ml_pipeline "$PY" bench/ml_pipeline.py
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------
 
