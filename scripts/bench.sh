@@ -47,6 +47,8 @@ run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/
 # --from-db uses the active model's photos when they have CNN vectors and embeddings; otherwise it says why
 # and runs on a synthetic catalogue shaped like a real one (266 cities, uneven photo counts).
 run_bench recommend_sim "$PY" -m bench.recommend_sim --people "${RECOMMEND_PEOPLE:-200}" --from-db
+run_bench ingest_rate "$PY" bench/ingest_rate.py
+run_bench ml_pipeline "$PY" bench/ml_pipeline.py
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------
 

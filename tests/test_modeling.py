@@ -26,11 +26,12 @@ TINY = {"backbones": ["mobilenet_v2"], "weights": None, "input_size": 32, "epoch
 STYLES = ["kyoto", "miami", "reykjavik"]
 
 
-def postcards(tmp_path, per_city=5, styles=STYLES, first_seed=0):
+def postcards(tmp_path, per_city=5, styles=STYLES, first=0):
+    """Postcards `first`.. of each style; the same numbers draw near-duplicates, which imports skip."""
     for c, slug in enumerate(styles):
         (tmp_path / slug).mkdir(parents=True, exist_ok=True)
-        for i in range(per_city):
-            draw_postcard(DEMO_STYLES[slug], seed=first_seed + c * 100 + i).resize((160, 200)).save(
+        for i in range(first, first + per_city):
+            draw_postcard(DEMO_STYLES[slug], seed=c * 100 + i).resize((160, 200)).save(
                 tmp_path / slug / f"{i}.jpg"
             )
     return tmp_path
@@ -155,9 +156,7 @@ def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, 
 
 def test_photos_added_under_a_trained_model_are_queued_for_inference(imported, tmp_path):
     train_job(TINY | {"activate": True})
-    call_command(
-        "import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"], first_seed=50))
-    )
+    call_command("import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"], first=50)))
     job = Job.objects.get(kind=Job.Kind.PREDICT)
     new = Photo.objects.order_by("-pk").first()
     assert job.params["photo_ids"] == [new.pk]
