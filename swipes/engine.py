@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Max, Sum
+from threadpoolctl import threadpool_limits
 
 from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
 
@@ -65,6 +66,17 @@ def _stamp(version: ModelVersion) -> tuple:
             settings.VIBES_POLICY)  # fmt: skip
 
 
+def derive(photos: PhotoSet) -> tuple[Scorer, object]:
+    """The configured scorer and policy for a catalogue, identical in every process.
+
+    Stored states must replay bit for bit anywhere (web, worker, a check), so what is derived from the
+    catalogue (projection, clusters) is computed with one BLAS thread: multi-threaded BLAS sums in another
+    order, and the cluster memberships then differ in the last bits between processes.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return make_scorer(settings.VIBES_SCORER, photos), make_policy(settings.VIBES_POLICY, photos)
+
+
 def _build(version: ModelVersion, stamp: tuple) -> Engine:
     rows = list(
         PhotoPrediction.objects.filter(model_version=version)
@@ -90,9 +102,7 @@ def _build(version: ModelVersion, stamp: tuple) -> Engine:
         )
         if len(found) == len(rows) and rows:  # all or none: the scorers need every photo's embedding
             embeddings = np.array([np.frombuffer(found[p], dtype=np.float32) for p in photo_ids.tolist()])
-    photos = PhotoSet(probabilities=probabilities, labels=labels, embeddings=embeddings)
-    scorer = make_scorer(settings.VIBES_SCORER, photos)
-    policy = make_policy(settings.VIBES_POLICY, photos)
+    scorer, policy = derive(PhotoSet(probabilities=probabilities, labels=labels, embeddings=embeddings))
     return Engine(
         version=version,
         photo_ids=photo_ids,

@@ -316,3 +316,28 @@ def test_the_recommendations_page_explains_every_scorer(photo_set, settings):
         settings.VIBES_SCORER = name
         assert HOW_SCORED[name] in client.get("/recommendations/").content.decode().replace("&#x27;", "'")
     assert photos
+
+
+def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():
+    """States are stored by one process and replayed by others (a worker, another web process): the
+    catalogue they are built on must not depend on how many BLAS threads a process happens to use. (At this
+    size, 5,000 photos x 266 cities, two BLAS threads do change the last bits of the cluster memberships.)"""
+    from threadpoolctl import threadpool_limits
+
+    from swipes.catalogue import PhotoSet
+    from swipes.engine import derive
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 266, 5000)
+    probabilities = np.array([scoring.smoothed_one_hot(266, c, 0.1) for c in labels])
+    # Two catalogues, as two processes would have (a PhotoSet caches its projection).
+    with threadpool_limits(limits=2, user_api="blas"):
+        scorer_two, _ = derive(PhotoSet(probabilities=probabilities, labels=labels))
+    with threadpool_limits(limits=1, user_api="blas"):
+        scorer_one, _ = derive(PhotoSet(probabilities=probabilities, labels=labels))
+    log = rng.integers(0, 5000, 60)
+    liked = rng.random(60) < 0.4
+    state = scorer_one.replay(log, liked)
+    assert np.array_equal(scorer_two.replay(log, liked), state)
+    # The same state must also rank the cities identically everywhere.
+    assert np.array_equal(scorer_two.city_scores(state), scorer_one.city_scores(state))
