@@ -11,6 +11,8 @@ export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/test-media}
 echo "== ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+# The database itself (pytest makes test_cityvibes): makemigrations checks the migration history against it.
+createdb -h 127.0.0.1 -U postgres cityvibes 2>/dev/null || true
 echo "== makemigrations --check"
 "$VENV/bin/python" manage.py makemigrations --check --dry-run
 echo "== pytest"
