@@ -8,7 +8,7 @@ from .models import City, ModelVersion
 
 SIMILAR_SHOWN = 6
 HEATMAP_MAX_CITIES = 40
-HEATMAP_CELL = 18  # px per city pair
+HEATMAP_CELL = 28  # px per city pair
 HEATMAP_MARGIN = 130  # room for the city names left of and above the grid
 
 
@@ -65,7 +65,8 @@ def similarity_heatmap(request):
         "cells": cells,
         "cell": cell,
         "margin": margin,
-        "extent": margin + cell * max(1, len(labels)) + 4,
+        # Room on the right for the last rotated column names.
+        "extent": margin + cell * max(1, len(labels)) + 90,
         "model": sim.version if sim else None,
         "baseline": _is_baseline(sim.version if sim else None),
     }
