@@ -20,13 +20,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from bench import use_own_database  # noqa: E402
 from tests.fakeweb import FakeWeb, encode, photo_like  # noqa: E402
 
 PHOTOS = 200
@@ -36,25 +36,6 @@ TARGET_PER_SECOND = 20.0
 TARGET_CONCURRENCY = 8
 BENCH_DB = "cityvibes_bench_ingest"
 RESULTS = ROOT / "bench" / "results" / "ingest_rate.md"
-
-
-def use_own_database(scratch: Path) -> None:
-    """Point DATABASE_URL at the bench's own database, creating it if need be."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
-        return
-    import psycopg2
-
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
 def photo_jpeg(seed: int) -> bytes:
@@ -67,7 +48,7 @@ def photo_jpeg(seed: int) -> bytes:
 def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     web = FakeWeb().start()
-    use_own_database(scratch)
+    use_own_database(scratch, BENCH_DB)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="vibes_site.settings",
         MEDIA_ROOT=str(scratch / "media"),

@@ -32,10 +32,11 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import use_own_database  # noqa: E402
 
 BENCH_DB = "cityvibes_bench_ml"
 RESULTS = ROOT / "bench" / "results" / "ml_pipeline.md"
@@ -44,24 +45,6 @@ BACKBONE = "efficientnet_lite0"
 BATCH = 32
 TARGET_RATIO = 0.8
 TARGET_SPEEDUP = 20.0
-
-
-def use_own_database(scratch: Path) -> None:
-    """Point DATABASE_URL at the bench's own database, creating it if need be (as bench/ingest_rate.py)."""
-    parts = urlsplit(os.environ.get("DATABASE_URL", ""))
-    if not parts.scheme.startswith("postgres"):
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
-        return
-    import psycopg2
-
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
 def load_average() -> str:
@@ -294,7 +277,7 @@ def main(argv=None) -> int:
     load_start = load_average()
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="bench-ml-"))
-    use_own_database(scratch)
+    use_own_database(scratch, BENCH_DB)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="vibes_site.settings",
         MEDIA_ROOT=str(scratch / "media"),
