@@ -7,7 +7,6 @@ swiping at once serialise instead of losing an update.
 import secrets
 from dataclasses import dataclass
 
-import numpy as np
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -58,11 +57,6 @@ def profile_for_request(request: HttpRequest) -> UserProfile:
 
 def _live_log(profile: UserProfile):
     return Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-
-
-def replayed_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
-    """The scorer's state rebuilt from the profile's live swipe log under `version`."""
-    return engine_for(version).replay(selectors.live_log(profile))
 
 
 def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) -> UserProfile:
