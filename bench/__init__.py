@@ -11,6 +11,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
+def publish(name: str, table: str) -> Path:
+    """Print a benchmark's table and keep it as bench/results/<name>.md (git-ignored)."""
+    print(table)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.md"
+    path.write_text(table, encoding="utf-8")
+    print(f"(written to {path.relative_to(ROOT)})")
+    return path
+
+
 def use_own_database(scratch: Path, name: str) -> None:
     """Point DATABASE_URL at a benchmark's own Postgres database `name`, creating it if need be (or at a
     SQLite file in `scratch` when no Postgres is configured), so a run never touches another's data."""

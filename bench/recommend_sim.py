@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from bench import RESULTS_DIR, setup_django
+from bench import publish, setup_django
 from bench.recommend_data import TASTES, People, describe_catalogue, simulate_people, synthetic_catalogue
 from swipes import scoring
 from swipes.catalogue import PhotoSet
@@ -324,10 +324,7 @@ def main(argv=None) -> int:
         once, rows = measure_timings(big, scorer_names, policy_names)
         label = f"synthetic, {big.n_photos} photos x {big.n_cities} cities x D={big.embeddings.shape[1]}"
         report.append(format_timings(once, rows, policy_names, label))
-    text = "\n".join(report)
-    print(text)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "recommend_sim.md").write_text(text, encoding="utf-8")
+    publish("recommend_sim", "\n".join(report))
     return 0
 
 

@@ -27,7 +27,7 @@ import re
 import subprocess
 import sys
 
-from bench import RESULTS_DIR, ROOT, setup_django
+from bench import ROOT, publish, setup_django
 from bench.http_load import Result, run_scenario, run_wrk
 from bench.server_harness import free_port, start_gunicorn, stop, wait_for_healthz
 
@@ -259,10 +259,7 @@ def main(argv=None) -> int:
             print(f"{number:3}. {statement[:160]}")
     table = report(results, args, consistent, notes, photos, cities, queries)
     print()
-    print(table)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "swipe_roundtrip.md").write_text(table, encoding="utf-8")
-    print(f"(written to {(RESULTS_DIR / 'swipe_roundtrip.md').relative_to(ROOT)})")
+    publish("swipe_roundtrip", table)
     return 0 if consistent else 1
 
 
