@@ -46,15 +46,20 @@ def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
     return list(rows.values_list("photo_id", "liked"))
 
 
+def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | None:
+    """The profile's stored state if it belongs to this model, scorer and catalogue, else None."""
+    if profile.scores_model_id != version.pk or not profile.scores:
+        return None
+    try:
+        return engine_for(version).load_state(profile.scores)
+    except StaleState:
+        return None
+
+
 def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
-    """The stored state when it belongs to this model, scorer and catalogue; otherwise a replay of the log."""
-    engine = engine_for(version)
-    if profile.scores_model_id == version.pk and profile.scores:
-        try:
-            return engine.load_state(profile.scores)
-        except StaleState:
-            pass
-    return engine.replay(live_log(profile))
+    """The stored state when it is current; otherwise a replay of the log."""
+    state = stored_state(profile, version)
+    return state if state is not None else engine_for(version).replay(live_log(profile))
 
 
 def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
@@ -81,7 +86,7 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
             return None
         photo = (
             Photo.objects.select_related("city")
-            .filter(pk=int(engine.photo_ids[index]), status="active")
+            .filter(pk=int(engine.photo_ids[index]), status=Photo.Status.ACTIVE)
             .first()
         )
         if photo is not None:

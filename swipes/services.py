@@ -15,7 +15,7 @@ from cities.models import ModelVersion, Photo
 from cities.selectors import active_model
 
 from . import selectors
-from .engine import StaleState, engine_for
+from .engine import engine_for
 from .models import Swipe, UserProfile
 
 SESSION_PROFILE_KEY = selectors.SESSION_PROFILE_KEY
@@ -78,14 +78,8 @@ def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) ->
 def ensure_current_scores(profile: UserProfile) -> UserProfile:
     """Stored states follow the active model, scorer and catalogue; when any changed, the log replays."""
     version = active_model()
-    if version is None:
+    if version is None or selectors.stored_state(profile, version) is not None:
         return profile
-    if profile.scores_model_id == version.pk and profile.scores:
-        try:
-            engine_for(version).load_state(profile.scores)
-            return profile
-        except StaleState:
-            pass
     return rebuild_scores(profile, version)
 
 
