@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlworker import modeling
+from mlworker import evaluation, modeling
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if not path.is_dir():
             raise CommandError(f"{path} is not a folder of <city-slug>/ sub-folders")
         try:
-            metrics = modeling.evaluate_folder(path)
+            metrics = evaluation.evaluate_folder(path)
         except modeling.TrainingRejected as exc:
             raise CommandError(str(exc)) from None
         for name in metrics["unknown_cities"]:
