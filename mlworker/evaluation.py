@@ -1,5 +1,6 @@
 """Evaluation of the active model on a folder of labelled photos (`manage.py evaluate PATH`)."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,34 @@ from cities.models import City, ModelVersion
 from .modeling import TrainingRejected, classifier_for
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+CONFUSED_PAIRS = 5
+
+
+def most_confused_pairs(confusion, labels: Sequence[str], top: int = CONFUSED_PAIRS) -> list[dict]:
+    """The `top` largest off-diagonal cells of a confusion matrix (rows: true class, columns: predicted).
+
+    Each is {"true", "predicted", "n", "share"}, share being n over the true class's photos. Largest n
+    first; ties by the larger share, then by the labels' order, so the list is the same on every run.
+    """
+    cm = np.asarray(confusion, dtype=np.int64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(labels):
+        raise ValueError(f"expected a {len(labels)}x{len(labels)} confusion matrix, got shape {cm.shape}")
+    support = cm.sum(axis=1)
+    cells = [
+        (int(cm[i, j]), float(cm[i, j] / support[i]), i, j)
+        for i in range(len(labels))
+        for j in range(len(labels))
+        if i != j and cm[i, j] > 0
+    ]
+    cells.sort(key=lambda c: (-c[0], -c[1], c[2], c[3]))
+    return [
+        {"true": labels[i], "predicted": labels[j], "n": n, "share": share} for n, share, i, j in cells[:top]
+    ]
 
 
 def evaluate_folder(root: Path) -> dict:
-    """Top-1, top-5 and macro-F1 of the active model on PATH/<city-slug>/ images, for cities it knows."""
+    """Top-1, top-5, macro-F1, per-city accuracy and the most confused pairs of the active model on
+    PATH/<city-slug>/ images, for the cities it knows."""
     from sklearn.metrics import f1_score
 
     from mlworker.ml.training import compute_metrics
@@ -20,7 +45,8 @@ def evaluate_folder(root: Path) -> dict:
     version = ModelVersion.objects.filter(is_active=True).first()
     if version is None or version.backbone == ModelVersion.LABEL_ONLY:
         raise TrainingRejected("no trained CNN is active yet; train one first")
-    slugs = dict(City.objects.filter(pk__in=version.city_ids).values_list("slug", "pk"))
+    slug_of = dict(City.objects.filter(pk__in=version.city_ids).values_list("pk", "slug"))
+    slugs = {slug: pk for pk, slug in slug_of.items()}
     paths, labels, unknown = [], [], []
     for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
         if folder.name not in slugs:
@@ -37,18 +63,25 @@ def evaluate_folder(root: Path) -> dict:
     index_of = {city_id: i for i, city_id in enumerate(version.city_ids)}
     y_true = np.array([index_of[labels[i]] for i in ok])
     metrics = compute_metrics(prediction.probabilities, y_true, version.city_ids)
+    # The version's cities, in its order; one it knows whose row was since deleted keeps its id as a name.
+    names = [slug_of.get(city_id, str(city_id)) for city_id in version.city_ids]
+    cm = np.asarray(metrics["confusion_matrix"])
+    present = sorted(set(y_true.tolist()))
     return {
         "model_version": version.pk,
         "n_images": len(ok),
-        "n_cities": len({labels[i] for i in ok}),
+        "n_cities": len(present),
         "top1": metrics["top1"],
         "top5": metrics["top5"],
         # Over the cities present in the folder: absent ones would count as zero F1.
         "macro_f1": float(
-            f1_score(
-                y_true, prediction.probabilities.argmax(axis=1), labels=sorted(set(y_true)), average="macro"
-            )
+            f1_score(y_true, prediction.probabilities.argmax(axis=1), labels=present, average="macro")
         ),
+        # Only the cities in the folder: the others have no photos to be right or wrong about.
+        "per_city": {
+            names[i]: {"n": int(cm[i].sum()), "accuracy": float(cm[i, i] / cm[i].sum())} for i in present
+        },
+        "confused": most_confused_pairs(cm, names),
         "unreadable": [Path(paths[e.index]).name for e in prediction.errors],
         "unknown_cities": unknown,
     }

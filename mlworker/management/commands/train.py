@@ -1,19 +1,42 @@
 import json
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from mlworker import modeling
+from mlworker.backbone_names import DEFAULT_BACKBONE
 from mlworker.models import Job
 from mlworker.services import start_job
 
 
 class Command(BaseCommand):
-    help = "Train a CNN version per backbone on the photos filed by city; prints the metrics as JSON last."
+    help = (
+        "Train a CNN version per backbone on the photos filed by city; prints the wall time on stderr and "
+        "the summary (metrics, wall_s) as JSON on the last line."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--backbone", default="efficientnet_lite0", help="One name, or several: a,b")
-        parser.add_argument("--epochs", type=int, default=100)
-        parser.add_argument("--fine-tune-blocks", type=int, default=0)
+        # Options left out are not put into the job's params, so their defaults live in one place:
+        # modeling.TrainingOptions.
+        parser.add_argument("--backbone", help=f"One name, or several: a,b (default: {DEFAULT_BACKBONE})")
+        parser.add_argument("--epochs", type=int, help="Most epochs of head training (early stopping).")
+        parser.add_argument(
+            "--fine-tune-blocks",
+            type=int,
+            help="Unfreeze this many top blocks of the backbone after the head (0: head only). "
+            "Default: automatic, fine-tune when there are enough photos.",
+        )
+        parser.add_argument("--fine-tune-epochs", type=int, help="Epochs of fine-tuning.")
+        parser.add_argument(
+            "--no-tta", dest="tta", action="store_false", default=None, help="No test-time augmentation."
+        )
+        parser.add_argument(
+            "--keep-suspects",
+            dest="drop_suspects",
+            action="store_false",
+            default=None,
+            help="Train on the photos that look mislabelled too (they are dropped by default).",
+        )
         parser.add_argument("--activate", action="store_true", help="Activate the best version when done.")
         parser.add_argument("--skip-small-cities", action="store_true")
         parser.add_argument(
@@ -27,28 +50,11 @@ class Command(BaseCommand):
             help="Do nothing when a trained version exists or one is being trained (make demo uses this).",
         )
 
-    def handle(
-        self,
-        *args,
-        backbone,
-        epochs,
-        fine_tune_blocks,
-        activate,
-        skip_small_cities,
-        enqueue,
-        if_untrained,
-        **options,
-    ):
+    def handle(self, *args, enqueue, if_untrained, **options):
         if if_untrained and modeling.has_trained_or_training_version():
             self.stdout.write("A trained model exists (or is being trained); not starting another.")
             return
-        params = {
-            "backbones": [b.strip() for b in backbone.split(",") if b.strip()],
-            "epochs": epochs,
-            "fine_tune_blocks": fine_tune_blocks,
-            "activate": activate,
-            "skip_small_cities": skip_small_cities,
-        }
+        params = training_params(options)
         if enqueue:
             job = start_job(Job.Kind.TRAIN, params=params)
             self.stdout.write(f"Queued train job #{job.pk} on the ml worker.")
@@ -58,9 +64,26 @@ class Command(BaseCommand):
             if done == total or done % 10 == 0:
                 self.stderr.write(f"  {message or f'{done}/{total}'}")
 
+        started = time.perf_counter()
         try:
             summary = modeling.train(modeling.TrainingOptions.from_params(params), progress)
         except modeling.TrainingRejected as exc:
             raise CommandError(str(exc)) from None
+        summary["wall_s"] = round(time.perf_counter() - started, 3)
         self.stderr.write(summary["message"])
+        self.stderr.write(f"Training took {summary['wall_s']:.1f} s (wall clock).")
         self.stdout.write(json.dumps(summary))
+
+
+def training_params(options: dict) -> dict:
+    """The job's params: only what was asked for on the command line."""
+    params = {}
+    if options["backbone"] is not None:
+        params["backbones"] = [b.strip() for b in options["backbone"].split(",") if b.strip()]
+    for key in ("epochs", "fine_tune_blocks", "fine_tune_epochs", "tta", "drop_suspects"):
+        if options[key] is not None:
+            params[key] = options[key]
+    for flag in ("activate", "skip_small_cities"):
+        if options[flag]:
+            params[flag] = True
+    return params
