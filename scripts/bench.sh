@@ -49,6 +49,9 @@ run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/
 run_bench recommend_sim "$PY" -m bench.recommend_sim --people "${RECOMMEND_PEOPLE:-200}" --from-db
 run_bench ingest_rate "$PY" bench/ingest_rate.py
 run_bench ml_pipeline "$PY" bench/ml_pipeline.py
+# Training variants on real photos (REAL_PHOTOS=<folder of <city-slug>/*.jpg>; REAL_PHOTOS_VARIANTS,
+# REAL_PHOTOS_LIMIT), scored on a seeded hold-out; without REAL_PHOTOS it says so and skips.
+run_bench real_photos "$PY" bench/real_photos.py
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------
 
