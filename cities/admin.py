@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import models
@@ -62,10 +63,50 @@ class CityAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/cities/city/scrape.html", context)
 
 
+class QualityBandFilter(admin.SimpleListFilter):
+    """Quality bands around the swipe queue's threshold (VIBES_MIN_PHOTO_QUALITY)."""
+
+    title = "quality"
+    parameter_name = "quality_band"
+
+    def lookups(self, request, model_admin):
+        threshold = settings.VIBES_MIN_PHOTO_QUALITY
+        return [
+            ("below", f"below the queue's threshold ({threshold:g})"),
+            ("low", "0 – 0.25"),
+            ("mid", "0.25 – 0.5"),
+            ("good", "0.5 – 0.75"),
+            ("top", "0.75 – 1"),
+            ("none", "not assessed"),
+        ]
+
+    def queryset(self, request, queryset):
+        bands = {"low": (0.0, 0.25), "mid": (0.25, 0.5), "good": (0.5, 0.75), "top": (0.75, 1.01)}
+        value = self.value()
+        if value == "below":
+            return queryset.filter(quality__lt=settings.VIBES_MIN_PHOTO_QUALITY)
+        if value == "none":
+            return queryset.filter(quality__isnull=True)
+        if value in bands:
+            low, high = bands[value]
+            return queryset.filter(quality__gte=low, quality__lt=high)
+        return queryset
+
+
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["thumb", "city", "status", "source", "credit", "width", "height", "created_at"]
-    list_filter = ["status", "source", "licence", "city"]
+    list_display = [
+        "thumb",
+        "city",
+        "status",
+        "quality_shown",
+        "suspect",
+        "tags",
+        "source",
+        "credit",
+        "created_at",
+    ]
+    list_filter = ["status", "suspect", QualityBandFilter, "source", "licence", "city"]
     search_fields = ["city__name", "author", "source_url", "sha256"]
     list_select_related = ["city"]
     readonly_fields = [
@@ -76,6 +117,12 @@ class PhotoAdmin(admin.ModelAdmin):
         "width",
         "height",
         "queue_key",
+        "quality",
+        "junk",
+        "city_fit",
+        "suspect",
+        "scene_tags",
+        "status_decided_at",
         "created_at",
     ]
     actions = ["hide_photos", "show_photos"]
@@ -90,6 +137,14 @@ class PhotoAdmin(admin.ModelAdmin):
             if image
             else "—"
         )
+
+    @admin.display(description="quality", ordering="quality")
+    def quality_shown(self, obj):
+        return "—" if obj.quality is None else f"{obj.quality:.2f}"
+
+    @admin.display(description="scene")
+    def tags(self, obj):
+        return ", ".join(obj.scene_tags or []) or "—"
 
     @admin.display(description="credit")
     def credit(self, obj):
@@ -114,12 +169,12 @@ class PhotoAdmin(admin.ModelAdmin):
             format_html('<img src="{}" style="max-height:320px" alt="">', obj.image.url) if obj.image else "—"
         )
 
-    @admin.action(description="Hide from the swipe queue")
+    @admin.action(description="Hide from the swipe queue", permissions=["change"])
     def hide_photos(self, request, queryset):
         count = set_photo_status(queryset.values_list("pk", flat=True), Photo.Status.HIDDEN)
         self.message_user(request, f"{count} photos hidden.")
 
-    @admin.action(description="Show in the swipe queue")
+    @admin.action(description="Show in the swipe queue", permissions=["change"])
     def show_photos(self, request, queryset):
         count = set_photo_status(queryset.values_list("pk", flat=True), Photo.Status.ACTIVE)
         self.message_user(request, f"{count} photos shown.")

@@ -1,6 +1,7 @@
 import secrets
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -27,6 +28,23 @@ def new_queue_key() -> int:
     return secrets.randbits(52)
 
 
+class PhotoQuerySet(models.QuerySet):
+    def servable(self):
+        """Photos a swipe card may show: active, and not below VIBES_MIN_PHOTO_QUALITY (never assessed is fine).
+
+        The one definition the swipe queue, the recommendation engine and the city pages use.
+        """
+        return self.filter(servable_q())
+
+
+def servable_q(prefix: str = "") -> Q:
+    """servable() as a Q object, for queries on related models (prefix "photo__")."""
+    quality = Q(**{f"{prefix}quality__isnull": True}) | Q(
+        **{f"{prefix}quality__gte": settings.VIBES_MIN_PHOTO_QUALITY}
+    )
+    return Q(**{f"{prefix}status": Photo.Status.ACTIVE}) & quality
+
+
 class Photo(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -47,9 +65,26 @@ class Photo(models.Model):
     author = models.CharField(max_length=300, blank=True)
     licence = models.CharField(max_length=120, blank=True)
     licence_url = models.URLField(max_length=500, blank=True)
-    quality = models.FloatField(null=True, blank=True)
+    quality = models.FloatField(
+        null=True, blank=True, db_index=True, help_text="0..1, higher is better; empty until assessed."
+    )
+    junk = models.FloatField(
+        null=True, blank=True, help_text="0..1: how likely it is not a photo of a place."
+    )
+    city_fit = models.FloatField(null=True, blank=True, help_text="0..1: how well it fits its city.")
+    suspect = models.BooleanField(
+        default=False, db_index=True, help_text="Probably junk or filed under the wrong city; not trained on."
+    )
+    scene_tags = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    status_decided_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an admin last hid or showed it (the junk detector learns from it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PhotoQuerySet.as_manager()
 
     class Meta:
         ordering = ["queue_key"]

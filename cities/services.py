@@ -136,4 +136,7 @@ def after_photos_added(photo_ids: list[int]) -> None:
 
 
 def set_photo_status(photo_ids: Iterable[int], status: str) -> int:
-    return Photo.objects.filter(pk__in=list(photo_ids)).update(status=status)
+    """An admin's hide/show decision; the time is kept, because the junk detector learns from decisions."""
+    return Photo.objects.filter(pk__in=list(photo_ids)).update(
+        status=status, status_decided_at=timezone.now()
+    )

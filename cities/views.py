@@ -32,6 +32,7 @@ def city_detail(request, slug: str):
     context = {
         "city": city,
         "photos": selectors.city_photos(city),
+        "scene_tags": selectors.city_scene_tags(city),
         "similar": similar,
         "model": sim.version if sim else None,
         "baseline": _is_baseline(sim.version if sim else None),

@@ -3,7 +3,7 @@ scorer and next-photo policy, built once per process and rebuilt when the catalo
 
 Scorers and policies are pure NumPy (swipes.scorers, swipes.policies); this module is the Django glue that
 feeds them. A photo's index in the catalogue is its position in ascending photo-id order among the photos
-that have a vector under the model. Hidden photos stay in the catalogue (so swipes on them still count
+that have a vector under the model. Hidden and low-quality photos stay in the catalogue (so swipes on them still count
 and states stay valid) but are never served.
 """
 
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Sum
 from threadpoolctl import threadpool_limits
 
-from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
+from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction, servable_q
 
 from .catalogue import PhotoSet
 from .policies import make_policy
@@ -32,7 +32,7 @@ class Engine:
     version: ModelVersion
     photo_ids: np.ndarray  # int64 [N], the catalogue order
     index_of: dict[int, int]
-    servable: np.ndarray  # bool [N]: active photos, the ones a card may show
+    servable: np.ndarray  # bool [N]: Photo.objects.servable(), the ones a card may show
     scorer: Scorer
     policy: object  # swipes.policies: .choose(scorer, state, seen_mask, rng)
     stamp: tuple
@@ -59,9 +59,10 @@ _current: dict = {"engine": None, "checked_at": 0.0}
 
 
 def _stamp(version: ModelVersion) -> tuple:
-    """Changes whenever the catalogue or what may be served changes (vectors added or removed, photos hidden)."""
+    """Changes whenever the catalogue or what may be served changes (vectors added or removed, photos hidden
+    or rated below the quality threshold)."""
     vectors = PhotoPrediction.objects.filter(model_version=version).aggregate(n=Count("id"), last=Max("id"))
-    hidden = Photo.objects.filter(status=Photo.Status.HIDDEN).aggregate(n=Count("id"), ids=Sum("id"))
+    hidden = Photo.objects.exclude(servable_q()).aggregate(n=Count("id"), ids=Sum("id"))
     return (version.pk, vectors["n"], vectors["last"], hidden["n"], hidden["ids"], settings.VIBES_SCORER,
             settings.VIBES_POLICY)  # fmt: skip
 
@@ -81,7 +82,10 @@ def _build(version: ModelVersion, stamp: tuple) -> Engine:
     rows = list(
         PhotoPrediction.objects.filter(model_version=version)
         .order_by("photo_id")
-        .values_list("photo_id", "probabilities", "photo__city_id", "photo__status")
+        .values_list("photo_id", "probabilities", "photo__city_id")
+    )
+    servable_ids = set(
+        Photo.objects.servable().filter(predictions__model_version=version).values_list("id", flat=True)
     )
     n_cities = version.n_cities
     photo_ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -107,7 +111,7 @@ def _build(version: ModelVersion, stamp: tuple) -> Engine:
         version=version,
         photo_ids=photo_ids,
         index_of={int(p): i for i, p in enumerate(photo_ids.tolist())},
-        servable=np.array([r[3] == Photo.Status.ACTIVE for r in rows], dtype=bool),
+        servable=np.array([r[0] in servable_ids for r in rows], dtype=bool),
         scorer=scorer,
         policy=policy,
         stamp=stamp,

@@ -34,10 +34,10 @@ def _queue_order_expression(salt: int):
 
 
 def queue_photos(version: ModelVersion | None):
-    """Photos that can be served: active, with a vector under the active model."""
+    """Photos that can be served (Photo.objects.servable()), with a vector under the active model."""
     if version is None:
         return Photo.objects.none()
-    return Photo.objects.filter(status=Photo.Status.ACTIVE, predictions__model_version=version)
+    return Photo.objects.servable().filter(predictions__model_version=version)
 
 
 def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
@@ -80,14 +80,12 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
     state = current_state(profile, version)
     # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
     rng = np.random.default_rng([profile.pk, profile.round, profile.swipe_count])
-    for _ in range(3):  # a photo hidden since the engine was built is skipped
+    for _ in range(3):  # a photo hidden (or rated low) since the engine was built is skipped
         index = engine.policy.choose(engine.scorer, state, seen, rng)
         if index is None:
             return None
         photo = (
-            Photo.objects.select_related("city")
-            .filter(pk=int(engine.photo_ids[index]), status=Photo.Status.ACTIVE)
-            .first()
+            Photo.objects.servable().select_related("city").filter(pk=int(engine.photo_ids[index])).first()
         )
         if photo is not None:
             return photo

@@ -95,7 +95,8 @@ def record_swipe(
     """
     version = version or active_model()
     queue_key = (
-        Photo.objects.filter(pk=photo_id, status=Photo.Status.ACTIVE, predictions__model_version=version)
+        Photo.objects.servable()
+        .filter(pk=photo_id, predictions__model_version=version)
         .values_list("queue_key", flat=True)
         .first()
         if version

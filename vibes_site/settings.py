@@ -181,6 +181,11 @@ JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=15 * 60)
 VIBES_SCORER = env.str("VIBES_SCORER", default="multi_taste")
 VIBES_POLICY = env.str("VIBES_POLICY", default="adaptive")
 
+# Photo quality (docs/quality.md): the swipe queue skips photos whose quality (0..1, set after every
+# training) is below this; never-assessed photos stay. Scene words are tagged above the second threshold.
+VIBES_MIN_PHOTO_QUALITY = env.float("VIBES_MIN_PHOTO_QUALITY", default=0.5)
+VIBES_SCENE_TAG_THRESHOLD = env.float("VIBES_SCENE_TAG_THRESHOLD", default=0.3)
+
 # Label-only baseline: how much probability mass is spread over the other cities.
 BASELINE_SMOOTHING = 0.1
 
