@@ -9,19 +9,22 @@
               toward the person's overall like rate.
 - embedding:  a Bayesian linear model of "like" on the photo's projected embedding; a city's score is
               the mean predicted like over its photos.
-- multi_taste: the embedding model plus a few taste clusters of liked photos (PinnerSage-style).
+- multi_taste: like rates over a few dozen visual clusters of the catalogue (several tastes at once).
+- city_and_look: each city's own like rate, shrunk toward multi_taste's by as much as the person's swipes
+              say cities differ beyond their looks (the default).
 """
 
 import numpy as np
 
 from . import scoring
 from .catalogue import PhotoSet
-from .embedding_scorers import EmbeddingScorer, MultiTasteScorer
+from .embedding_scorers import CityAndLookScorer, EmbeddingScorer, MultiTasteScorer
 from .scorer_base import Scorer, StaleState, photo_values_from_city_values, top_positive
 
 __all__ = [
     "DEFAULT_SCORER",
     "SCORERS",
+    "CityAndLookScorer",
     "EmbeddingScorer",
     "MultiTasteScorer",
     "NormalisedScorer",
@@ -123,17 +126,16 @@ SCORERS: dict[str, type[Scorer]] = {
     "normalised": NormalisedScorer,
     "embedding": EmbeddingScorer,
     "multi_taste": MultiTasteScorer,
+    "city_and_look": CityAndLookScorer,
 }
 
-# From `make bench` (bench/recommend_sim.py: synthetic, 266 cities, 5,337 photos, 200 people per taste,
-# seed 0), with the adaptive policy, NDCG@5 after 20 swipes on the favourite-cities / direction / two-looks
-# tastes: multi_taste 0.504 / 0.744 / 0.755, embedding 0.450 / 0.733 / 0.705, the original (global queue)
-# 0.262 / 0.437 / 0.442; multi_taste reaches the original's 40-swipe NDCG@5 in 7 / 6 / 10 swipes. It is
-# also monotone (a like never lowers a city) and has the smallest state. Caveats: "embedding" has the
-# better hit@5 on favourite cities, and on the 12-city demo set (192 photos, a near-perfect classifier)
-# every scorer is near its ceiling by 40 swipes: there multi_taste needs 44 / 23 / 30 swipes to match the
-# original's 40 (NDCG@5 at 20 swipes: 0.855 / 0.808 / 0.885 against the original's 0.825 / 0.772 / 0.826).
-DEFAULT_SCORER = "multi_taste"
+# Chosen on two catalogues (bench/recommend_sim.py, adaptive policy, 100 people per taste, seed 0;
+# docs/recommendations.md has the tables). On 7 real cities (3,861 photos, a Lite0 head at top-1 0.70)
+# city_and_look reaches the original's 40-swipe NDCG@5 in 12 / 3 / 7 swipes on the favourite-cities /
+# direction / two-looks tastes, against multi_taste's 27 / 3 / 7 and normalised's 21 / 7 / 13: the looks
+# mix cities, so a favourite city shows only in its own rate. On the synthetic 266 cities, where a city is
+# seldom swiped twice, it stays close to multi_taste (see the docs). multi_taste stays selectable.
+DEFAULT_SCORER = "city_and_look"
 
 
 def make_scorer(name: str, photos: PhotoSet, **settings) -> Scorer:

@@ -22,6 +22,10 @@ HOW_SCORED = {
         "A city's score is how much you liked photos that look like its photos: several different tastes "
         "can score high at once, and a dislike lowers only what looks like it."
     ),
+    "city_and_look": (
+        "A city's score is how much you liked photos that look like its photos, and, once your swipes show "
+        "that you like some cities more than their look explains, how much you liked that city's own photos."
+    ),
 }
 
 

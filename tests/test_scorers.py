@@ -215,3 +215,51 @@ def test_the_settings_default_is_the_benchmarks_choice(settings):
     from vibes_site import settings as project_settings
 
     assert (project_settings.VIBES_SCORER, project_settings.VIBES_POLICY) == (DEFAULT_SCORER, DEFAULT_POLICY)
+
+
+# Cities 0 and 1 look the same (one look, +x), as Paris and Madrid streets do to a head-only model; city 2
+# has its own (-x). Looks cannot tell 0 from 1: only the city's own swipes can.
+TWINS = make_catalogue([[3, 0, 0, 0], [3, 0, 0, 0], [-3, 0, 0, 0]], [8, 8, 8], seed=1)
+
+
+def test_city_and_look_ranks_a_favourite_city_first_where_looks_cannot_tell_it_from_its_twin():
+    # Every photo of city 0 liked, every photo of its twin city 1 disliked, city 2 half and half.
+    shown = np.concatenate([of_city(TWINS, [0])[:5], of_city(TWINS, [1])[:5], of_city(TWINS, [2])[:4]])
+    liked = np.concatenate([np.ones(5, bool), np.zeros(5, bool), [True, False, True, False]])
+    blended = make_scorer("city_and_look", TWINS)
+    state = blended.replay(shown, liked)
+    assert scoring.rank(blended.city_scores(state))[0] == 0
+    assert blended.city_scores(state)[0] > blended.city_scores(state)[1] + 0.3
+    # The looks alone put the twins within a hair of each other: the favourite's evidence is lost.
+    looks = make_scorer("multi_taste", TWINS)
+    look_scores = looks.city_scores(looks.replay(shown, liked))
+    assert abs(look_scores[0] - look_scores[1]) < 0.1
+
+
+def test_city_weights_follow_how_far_city_rates_scatter_around_their_looks():
+    scorer = make_scorer("city_and_look", TWINS)
+    look = np.array([0.5, 0.5, 0.5])
+    swipes = np.array([6.0, 6.0, 6.0])
+    # Likes exactly at the look's rate: no city effect, the looks decide.
+    no_effect = scorer.city_weights(look, np.array([3.0, 3.0, 3.0]), swipes)
+    assert np.all(no_effect == scorer.max_city_weight)
+    # All or nothing for two of the cities: a strong city effect, so the look counts for fewer swipes
+    # than a third of each city's own (here 1.7 = 0.25 / (13.5 / 92)).
+    strong = scorer.city_weights(look, np.array([6.0, 0.0, 3.0]), swipes)
+    assert np.all(strong < swipes / 3) and np.all(strong >= scorer.min_city_weight)
+    # Cities swiped once each cannot show a spread, whatever the answers.
+    once = scorer.city_weights(look, np.array([1.0, 0.0, 1.0]), np.ones(3))
+    assert np.all(once > 1.0)
+
+
+def test_city_and_look_is_the_looks_ranking_before_any_swipe():
+    blended, looks = make_scorer("city_and_look", CATALOGUE), make_scorer("multi_taste", CATALOGUE)
+    np.testing.assert_array_equal(
+        blended.city_scores(blended.initial_state()), looks.city_scores(looks.initial_state())
+    )
+
+
+def test_a_multi_taste_state_is_refused_by_city_and_look():
+    looks, blended = make_scorer("multi_taste", CATALOGUE), make_scorer("city_and_look", CATALOGUE)
+    with pytest.raises(StaleState):
+        blended.state_from_bytes(looks.state_to_bytes(looks.replay([0, 4], [True, False])))

@@ -178,7 +178,7 @@ JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=15 * 60)
 # Recommendations: which scorer turns swipes into city scores and which policy picks the next photo
 # (see docs/recommendations.md and `make bench`'s simulation). "original" + "global_queue" is the
 # add/subtract arithmetic and fixed shuffled queue of the first City Vibes write-up.
-VIBES_SCORER = env.str("VIBES_SCORER", default="multi_taste")
+VIBES_SCORER = env.str("VIBES_SCORER", default="city_and_look")
 VIBES_POLICY = env.str("VIBES_POLICY", default="adaptive")
 
 # Photo quality (docs/quality.md): the swipe queue skips photos whose quality (0..1, set after every
