@@ -6,6 +6,7 @@ per process and reuses them.
 """
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,12 +29,24 @@ class TrainingRejected(ValueError):
     """The request cannot produce a model (unknown backbone, too few cities or photos)."""
 
 
+# Fine-tuning pays once there are enough photos to adapt the backbone to (docs/ml.md has the table).
+FINE_TUNE_MIN_PHOTOS = 500
+FINE_TUNE_BLOCKS = 3
+FINE_TUNE_EPOCHS = 5
+# The backbone whose stock features (and ImageNet head) judge label noise, quality and scene tags. It is
+# always the ImageNet one, whatever the classifier is trained on, so its features are computed once.
+QUALITY_BACKBONE = "efficientnet_lite0"
+
+
 @dataclass
 class TrainingOptions:
     backbones: list[str] = field(default_factory=lambda: ["efficientnet_lite0"])
     epochs: int = 100
-    fine_tune_blocks: int = 0
-    fine_tune_epochs: int = 3
+    # None: fine-tune FINE_TUNE_BLOCKS blocks when at least FINE_TUNE_MIN_PHOTOS photos train, else not.
+    fine_tune_blocks: int | None = None
+    fine_tune_epochs: int | None = None  # None: FINE_TUNE_EPOCHS
+    tta: bool = True  # a fine-tuned model embeds each photo as the mean of it and its mirror image
+    drop_suspects: bool = True  # train without the photos that label-noise detection flags
     activate: bool = False
     skip_small_cities: bool = False
     seed: int = 0
@@ -48,6 +61,13 @@ class TrainingOptions:
         if unknown:
             raise TrainingRejected(f"unknown training options: {', '.join(sorted(unknown))}")
         return cls(**params)
+
+    def blocks_to_fine_tune(self, n_photos: int) -> int:
+        if self.fine_tune_blocks is not None:
+            return self.fine_tune_blocks
+        if self.weights != "imagenet" or n_photos < FINE_TUNE_MIN_PHOTOS:
+            return 0
+        return FINE_TUNE_BLOCKS
 
 
 def _progress_noop(done, total, message=""):
@@ -76,9 +96,7 @@ def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPh
     by_city: dict[int, list[TrainingPhoto]] = {}
     names: dict[int, str] = {}
     for pk, city_id, image, name in rows.order_by("city_id", "pk"):
-        by_city.setdefault(city_id, []).append(
-            TrainingPhoto(pk, city_id, str(Path(settings.MEDIA_ROOT) / image))
-        )
+        by_city.setdefault(city_id, []).append(TrainingPhoto(pk, city_id, _media_path(image)))
         names[city_id] = name
     small = sorted(names[c] for c, photos in by_city.items() if len(photos) < MIN_PHOTOS_PER_CITY)
     if small and not skip_small_cities:
@@ -92,6 +110,17 @@ def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPh
             f"training needs at least 2 cities with {MIN_PHOTOS_PER_CITY}+ photos; found {len(kept)}"
         )
     return [p for c in sorted(kept) for p in kept[c]], small
+
+
+def _media_path(name: str) -> str:
+    return str(Path(settings.MEDIA_ROOT) / name)
+
+
+def all_photos(photo_ids: list[int] | None = None) -> list[TrainingPhoto]:
+    """Every photo (or the given ones), whatever its status, in id order."""
+    photos = Photo.objects.all() if photo_ids is None else Photo.objects.filter(pk__in=photo_ids)
+    rows = photos.order_by("pk").values_list("pk", "city_id", "image")
+    return [TrainingPhoto(pk, city_id, _media_path(image)) for pk, city_id, image in rows]
 
 
 # --- backbones and embeddings ----------------------------------------------------------------------------
@@ -130,8 +159,13 @@ def embedding_key(backbone, version: ModelVersion | None = None) -> str:
     return f"{backbone.name}:{backbone.input_size}:v{version.pk if version else 'tmp'}"
 
 
-def ensure_embeddings(backbone, key: str, photos: list[TrainingPhoto], progress=_progress_noop):
-    """Features for `photos`, computing only those not cached under `key`. Returns (vectors by id, errors)."""
+def ensure_embeddings(
+    backbone, key: str, photos: list[TrainingPhoto], progress=_progress_noop, tta: bool = False
+):
+    """Features for `photos`, computing only those not cached under `key`. Returns (vectors by id, errors).
+
+    `tta` (mean of the photo's and its mirror image's features) must be the same for every use of `key`.
+    """
     from mlworker.ml.pipeline import embed_paths
 
     cached = dict(
@@ -148,6 +182,7 @@ def ensure_embeddings(backbone, key: str, photos: list[TrainingPhoto], progress=
             [p.path for p in missing],
             batch_size=EMBED_BATCH,
             progress=lambda done, total: progress(done, total, f"Embedding photos {done}/{total}"),
+            tta=tta,
         )
         rows = []
         for row, index in zip(result.embeddings, result.ok_indices, strict=True):
@@ -173,6 +208,7 @@ def _train_one(
     from mlworker.ml.inference import CityClassifier
     from mlworker.ml.training import compute_metrics, encode_labels, fine_tune, train_head
 
+    started = time.monotonic()
     city_ids = sorted({p.city_id for p in photos})
     version = ModelVersion.objects.create(
         name=f"{backbone_name} ({len(city_ids)} cities)",
@@ -203,24 +239,35 @@ def _train_one(
         y, _ = encode_labels(labels, city_ids)
         val_probs = head.predict(x[result.split.val], verbose=0)
         metrics["val_macro_f1"] = compute_metrics(val_probs, y[result.split.val], city_ids)["macro_f1"]
-        if options.fine_tune_blocks:
+        blocks = options.blocks_to_fine_tune(len(usable))
+        if blocks:
             if options.weights == "imagenet":  # never fine-tune the shared per-process copy
                 backbone = build_backbone(backbone_name, weights="imagenet", cache_dir=model_cache_dir())
+            epochs = options.fine_tune_epochs or FINE_TUNE_EPOCHS
             tuned = fine_tune(
                 backbone,
                 head,
                 [p.path for p in usable],
                 labels,
                 classes=city_ids,
-                unfreeze_blocks=options.fine_tune_blocks,
-                epochs=options.fine_tune_epochs,
+                split=result.split,  # the head's test photos stay unseen
+                unfreeze_blocks=blocks,
+                epochs=epochs,
                 seed=options.seed,
-                on_epoch=lambda k, n, logs: progress(k, n, f"{backbone_name}: fine-tuning epoch {k}/{n}"),
+                tta=options.tta,
+                on_batch=lambda k, n: progress(k, n, f"{backbone_name}: fine-tuning, batch {k}/{n}"),
             )
-            metrics = tuned.metrics | {"val_macro_f1": metrics["val_macro_f1"], "head_only": metrics}
+            metrics = tuned.metrics | {"head_only": metrics}
             history = {"head": history, "fine_tune": tuned.history}
-        artifact = CityClassifier(backbone, head, city_ids).save(_artifact_dir(version))
-        version.metrics = metrics | {"history": history, "skipped_photos": errors, "n_photos": len(usable)}
+        classifier = CityClassifier(backbone, head, city_ids, tta=bool(blocks) and options.tta)
+        artifact = classifier.save(_artifact_dir(version))
+        version.metrics = metrics | {
+            "history": history,
+            "skipped_photos": errors,
+            "n_photos": len(usable),
+            "fine_tuned_blocks": blocks,
+            "train_seconds": round(time.monotonic() - started, 1),
+        }
         version.artifact_path = str(artifact)
         version.params["embedding_key"] = embedding_key(backbone, version)
         version.save(update_fields=["metrics", "artifact_path", "params"])
@@ -228,43 +275,85 @@ def _train_one(
         version.status = ModelVersion.Status.READY
         version.save(update_fields=["status"])
         return version
-    except Exception as exc:
+    except BaseException as exc:  # a stopped job (SoftTimeLimitExceeded, KeyboardInterrupt) too
         version.status = ModelVersion.Status.FAILED
         version.metrics = {"error": f"{type(exc).__name__}: {exc}"}
         version.save(update_fields=["status", "metrics"])
         raise
 
 
-def train(options: TrainingOptions, progress=_progress_noop) -> dict:
-    """Train one version per backbone, keep the best by validation macro-F1, and activate it if asked.
+def _quality_vectors(photos: list[TrainingPhoto], progress) -> dict[int, np.ndarray]:
+    """Stock QUALITY_BACKBONE features of `photos` (cached; shared with training on that backbone)."""
+    vectors, _ = ensure_embeddings(stock_backbone(QUALITY_BACKBONE), QUALITY_BACKBONE, photos, progress)
+    return vectors
 
-    A failure leaves the active model untouched: activation is the last step and happens only on success.
+
+def _without_suspects(photos: list[TrainingPhoto], progress) -> tuple[list[TrainingPhoto], set[int]]:
+    """The training set less the photos that label-noise detection flags as junk or filed wrongly."""
+    from . import photo_quality
+
+    vectors = _quality_vectors(photos, progress)
+    known = [p for p in photos if p.photo_id in vectors]
+    progress(0, 1, "Looking for photos filed under the wrong city")
+    suspects = photo_quality.suspect_photo_ids(
+        [p.photo_id for p in known],
+        [p.city_id for p in known],
+        np.stack([vectors[p.photo_id] for p in known]),
+    )
+    return [p for p in photos if p.photo_id not in suspects], suspects
+
+
+def train(options: TrainingOptions, progress=_progress_noop) -> dict:
+    """Train one version per backbone, keep the best by validation macro-F1, score every photo's quality,
+    and activate the best version if asked.
+
+    A failure or a stop leaves the active model untouched: activation is the last step and happens only on
+    success.
     """
+    from . import photo_quality
+
+    started = time.monotonic()
     check_backbone_names(options.backbones)
     photos, skipped_cities = training_photos(skip_small_cities=options.skip_small_cities)
+    suspects: set[int] = set()
+    if options.drop_suspects:
+        photos, suspects = _without_suspects(photos, progress)
     versions = [_train_one(name, options, photos, progress) for name in options.backbones]
     best = max(versions, key=lambda v: v.metrics.get("val_macro_f1", 0.0))
+    assessment = photo_quality.assess_photos(_quality_vectors(all_photos(), progress), progress)
     if options.activate:
         activate_version(best, progress)
     summary = {
         "best_version": best.pk,
         "activated": options.activate,
         "skipped_cities": skipped_cities,
+        "suspects_left_out": len(suspects),
+        "quality": assessment,
+        "wall_s": round(time.monotonic() - started, 1),
         "versions": [
             {
                 "id": v.pk,
                 "backbone": v.backbone,
                 **{
                     k: v.metrics.get(k)
-                    for k in ("top1", "top5", "macro_f1", "val_macro_f1", "n_test", "n_photos")
+                    for k in (
+                        "top1",
+                        "top5",
+                        "macro_f1",
+                        "val_macro_f1",
+                        "n_test",
+                        "n_photos",
+                        "fine_tuned_blocks",
+                        "train_seconds",
+                    )
                 },
             }
             for v in versions
         ],
     }
     summary["message"] = (
-        f"Trained {len(versions)} version(s); best: #{best.pk} {best.backbone} "
-        f"(top-1 {best.metrics.get('top1', 0):.1%}, macro-F1 {best.metrics.get('macro_f1', 0):.2f})"
+        f"Trained {len(versions)} version(s) without {len(suspects)} suspect photo(s); best: #{best.pk} "
+        f"{best.backbone} (top-1 {best.metrics.get('top1', 0):.1%}, macro-F1 {best.metrics.get('macro_f1', 0):.2f})"
         + ("; activated." if options.activate else ".")
     )
     return summary
@@ -296,13 +385,9 @@ def predict_version(
 ) -> dict:
     """Write a probability vector under `version` for every photo (or the given ones)."""
     classifier = classifier_for(version)
-    photos = Photo.objects.all() if photo_ids is None else Photo.objects.filter(pk__in=photo_ids)
-    items = [
-        TrainingPhoto(pk, city_id, str(Path(settings.MEDIA_ROOT) / image))
-        for pk, city_id, image in photos.order_by("pk").values_list("pk", "city_id", "image")
-    ]
+    items = all_photos(photo_ids)
     key = version.params.get("embedding_key") or embedding_key(classifier.backbone, version)
-    vectors, errors = ensure_embeddings(classifier.backbone, key, items, progress)
+    vectors, errors = ensure_embeddings(classifier.backbone, key, items, progress, tta=classifier.tta)
     ids = [p.photo_id for p in items if p.photo_id in vectors]
     if ids:
         probabilities = classifier.predict_embeddings(np.stack([vectors[i] for i in ids]))

@@ -11,6 +11,7 @@ from cities.models import ModelVersion
 from cities.services import activate_model, write_predictions
 from mlworker import charts
 from mlworker.models import Job
+from mlworker.modeling import TrainingOptions
 from tests.conftest import jpeg_bytes
 
 
@@ -91,8 +92,16 @@ def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo
     assert response.status_code == 302 and response["Location"] == f"/admin/mlworker/job/{job.pk}/change/"
     assert job.params == {
         "backbones": ["efficientnet_lite0", "mobilenet_v2"], "epochs": 30, "fine_tune_blocks": 1,
-        "activate": False, "skip_small_cities": False,
+        "drop_suspects": False, "activate": False, "skip_small_cities": False,
     }  # fmt: skip
+    # A blank block count means the default (fine-tune once the set is big enough).
+    Job.objects.all().delete()
+    staff_client.post(
+        "/admin/cities/modelversion/train/",
+        {"backbones": ["efficientnet_lite0"], "epochs": 30, "drop_suspects": "on", "activate": "on"},
+    )
+    options = TrainingOptions.from_params(Job.objects.get(kind=Job.Kind.TRAIN).params)
+    assert options.fine_tune_blocks is None and options.drop_suspects and options.activate
     bad = staff_client.post("/admin/cities/modelversion/train/", {"backbones": ["vgg99"], "epochs": 5})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 

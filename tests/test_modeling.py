@@ -8,12 +8,13 @@ import time
 
 import numpy as np
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
 from django.test import Client
 
 from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
 from cities.postcards import DEMO_STYLES, draw_postcard
-from mlworker import modeling
+from mlworker import modeling, quality
 from mlworker.models import Job
 from mlworker.services import run_job
 from swipes import services as swipe_services
@@ -133,6 +134,63 @@ def test_an_unreadable_image_is_skipped_and_reported(imported, tmp_path):
     assert any(f"photo {broken.pk}" in error for error in version.metrics["skipped_photos"])
     assert not PhotoPrediction.objects.filter(model_version=version, photo=broken).exists()
     assert PhotoPrediction.objects.filter(model_version=version).count() == Photo.objects.count() - 1
+
+
+@pytest.mark.parametrize("stop", [SoftTimeLimitExceeded, RuntimeError], ids=["stopped", "failed"])
+def test_a_stopped_or_failed_training_leaves_the_active_model_untouched(imported, stop):
+    train_job(TINY | {"activate": True})
+    active = ModelVersion.objects.get(is_active=True)
+    vectors = dict(
+        PhotoPrediction.objects.filter(model_version=active).values_list("photo_id", "probabilities")
+    )
+
+    def progress(done, total, message=""):
+        if "epoch" in message:  # half-way: the new version has a head being trained
+            raise stop("stopped by the time limit" if stop is SoftTimeLimitExceeded else "disk full")
+
+    with pytest.raises(stop):
+        modeling.train(modeling.TrainingOptions.from_params(TINY | {"activate": True}), progress)
+    assert ModelVersion.objects.get(is_active=True) == active
+    failed = ModelVersion.objects.exclude(pk__in=[active.pk, imported.pk]).get()
+    assert failed.status == ModelVersion.Status.FAILED and stop.__name__ in failed.metrics["error"]
+    after = dict(
+        PhotoPrediction.objects.filter(model_version=active).values_list("photo_id", "probabilities")
+    )
+    assert {k: bytes(v) for k, v in after.items()} == {k: bytes(v) for k, v in vectors.items()}
+
+
+def test_fine_tuning_is_automatic_once_the_set_is_big_enough():
+    auto = modeling.TrainingOptions()
+    assert auto.blocks_to_fine_tune(modeling.FINE_TUNE_MIN_PHOTOS - 1) == 0
+    assert auto.blocks_to_fine_tune(modeling.FINE_TUNE_MIN_PHOTOS) == modeling.FINE_TUNE_BLOCKS > 0
+    assert modeling.TrainingOptions(fine_tune_blocks=0).blocks_to_fine_tune(10_000) == 0
+    assert modeling.TrainingOptions(fine_tune_blocks=2).blocks_to_fine_tune(10) == 2
+    # Random-weight test backbones have nothing to fine-tune from.
+    assert modeling.TrainingOptions(weights=None).blocks_to_fine_tune(10_000) == 0
+
+
+def test_training_leaves_suspects_out_and_scores_every_photo(imported, tmp_path):
+    # Six postcards per city, and a Miami postcard filed under Kyoto: the odd one out.
+    call_command("import_photos", str(postcards(tmp_path / "sixth", per_city=1, first=5)))
+    (tmp_path / "wrong" / "kyoto").mkdir(parents=True)
+    draw_postcard(DEMO_STYLES["miami"], seed=177).resize((160, 200)).save(
+        tmp_path / "wrong" / "kyoto" / "m.jpg"
+    )
+    call_command("import_photos", str(tmp_path / "wrong"))
+    odd = Photo.objects.order_by("-pk").first()
+    Photo.objects.filter(pk=Photo.objects.order_by("pk").first().pk).update(status=Photo.Status.HIDDEN)
+    job = train_job(TINY)
+    assert job.status == Job.Status.SUCCEEDED, job.message
+    odd.refresh_from_db()
+    assert odd.suspect and job.result["suspects_left_out"] >= 1
+    version = ModelVersion.objects.get(pk=job.result["best_version"])
+    n_trainable = Photo.objects.filter(status=Photo.Status.ACTIVE).count()
+    assert version.metrics["n_photos"] == n_trainable - job.result["suspects_left_out"]
+    # Every photo, hidden ones included, has a quality in [0, 1]; the odd one hardly fits its city.
+    qualities = dict(Photo.objects.values_list("pk", "quality"))
+    assert len(qualities) == 19 and all(q is not None and 0 <= q <= 1 for q in qualities.values())
+    assert odd.city_fit <= quality.SUSPECT_MAX_FIT
+    assert job.result["quality"]["assessed"] == 19
 
 
 def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, original_scoring):

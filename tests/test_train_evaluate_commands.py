@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from mlworker import modeling
 from mlworker.evaluation import most_confused_pairs
 from mlworker.models import Job
 from tests.test_modeling import imported, postcards  # noqa: F401 (imported is a fixture)
@@ -71,6 +72,29 @@ def test_train_puts_only_the_flags_given_into_the_params():
 
 
 # --- train and evaluate on a tiny set ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_train_flag_is_a_training_option():
+    call_command(
+        "train",
+        "--enqueue",
+        "--fine-tune-blocks",
+        "3",
+        "--fine-tune-epochs",
+        "1",
+        "--no-tta",
+        "--keep-suspects",
+    )
+    options = modeling.TrainingOptions.from_params(Job.objects.get().params)
+    assert (options.fine_tune_blocks, options.fine_tune_epochs, options.tta, options.drop_suspects) == (
+        3,
+        1,
+        False,
+        False,
+    )
+    defaults = modeling.TrainingOptions.from_params({})
+    assert defaults.tta is True and defaults.drop_suspects is True and defaults.fine_tune_blocks is None
 
 
 @pytest.mark.ml

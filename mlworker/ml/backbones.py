@@ -5,7 +5,7 @@ Every backbone is built as one flat Keras model that takes RGB float images in
 Preprocessing is part of the model so callers never have to know which
 normalisation a backbone expects.
 
-``efficientnet_lite0`` (the default) and ``efficientnet_lite2`` work offline from
+``efficientnet_lite0`` (the default), ``efficientnet_lite1`` and ``efficientnet_lite2`` work offline from
 the weights shipped in pip packages. ``resnet50`` and ``mobilenet_v2`` use the
 keras.applications ImageNet weights: a file given explicitly, in
 ``VIBES_WEIGHTS_<NAME>``, or already in the Keras cache is used; otherwise we
@@ -209,6 +209,15 @@ _REGISTRY: dict[str, BackboneSpec] = {
             efficientnet_lite.FEATURE_DIM,
             "(x - 127) / 128",
             _lite_builder("lite0"),
+            _lite_block_key,
+            offline=True,
+        ),
+        BackboneSpec(
+            "efficientnet_lite1",
+            240,
+            efficientnet_lite.FEATURE_DIM,
+            "(x - 127) / 128",
+            _lite_builder("lite1"),
             _lite_block_key,
             offline=True,
         ),

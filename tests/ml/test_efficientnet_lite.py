@@ -36,10 +36,11 @@ def test_china_is_a_palace_with_lite0(lite0_model):
     assert any("palace" in n for n in names), names
 
 
-def test_china_is_a_palace_with_lite2(model_cache_dir):
-    model = build_efficientnet_lite("lite2", include_top=True, cache_dir=model_cache_dir)
-    assert model.input_shape == (None, 260, 260, 3)
-    names = _top5_names(model.predict(_china(260), verbose=0))
+@pytest.mark.parametrize(("variant", "size"), [("lite1", 240), ("lite2", 260)])
+def test_china_is_a_palace_with_lite1_and_lite2(model_cache_dir, variant, size):
+    model = build_efficientnet_lite(variant, include_top=True, cache_dir=model_cache_dir)
+    assert model.input_shape == (None, size, size, 3)
+    names = _top5_names(model.predict(_china(size), verbose=0))
     assert any("palace" in n for n in names), names
 
 

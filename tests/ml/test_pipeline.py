@@ -95,3 +95,56 @@ def test_all_files_bad(tiny_mobilenet, tmp_path):
     assert result.embeddings.shape == (0, 1280)
     assert [e.index for e in result.errors] == [0, 1]
     assert "FileNotFoundError" in result.errors[0].message
+
+
+def test_augmented_decoding_crops_flips_and_jitters_repeatably(tmp_path):
+    path = write_quadrants(tmp_path / "q.jpg", size=96)
+    plain = load_image(path, 32)
+    views = [load_image(path, 32, np.random.default_rng(seed)) for seed in range(12)]
+    assert all(v.shape == (32, 32, 3) and v.dtype == np.uint8 for v in views)
+    # The same seed gives the same view; different seeds give different crops.
+    np.testing.assert_array_equal(views[3], load_image(path, 32, np.random.default_rng(3)))
+    assert len({v.tobytes() for v in views}) == len(views)
+    assert not any(np.array_equal(v, plain) for v in views)
+    # Some views are mirror images: red (top-left) moves to the right. None is upside down.
+    tops = {_quadrant_colours(v)[:2] for v in views if len(set(_quadrant_colours(v))) == 4}
+    assert ("red", "green") in tops and ("green", "red") in tops
+    assert all("blue" not in top and "white" not in top for top in tops)
+
+
+def test_training_dataset_reshuffles_and_draws_new_views_each_pass(tmp_path):
+    paths = [write_image(tmp_path / f"{i}.jpg", "blue", size=(64, 48), seed=i) for i in range(24)]
+
+    def one_pass(dataset):
+        return [(int(index), image.numpy()) for index, image, _ in dataset]
+
+    dataset = image_dataset(paths, 16, train_seed=7)
+    first, second = one_pass(dataset), one_pass(dataset)
+    # Every photo once per pass, in a new order each pass (not the input order, in which callers list
+    # photos city by city).
+    for order in ([i for i, _ in first], [i for i, _ in second]):
+        assert sorted(order) == list(range(24)) and order != list(range(24))
+    assert [i for i, _ in first] != [i for i, _ in second]
+    # A new random view of the same photo in the next pass; the same seed repeats the first pass.
+    views = dict(first)
+    assert not np.array_equal(views[5], dict(second)[5])
+    repeat = one_pass(image_dataset(paths, 16, train_seed=7))
+    assert [i for i, _ in repeat] == [i for i, _ in first]
+    np.testing.assert_array_equal(views[5], dict(repeat)[5])
+    # Without a seed: input order and the centre crop, every pass.
+    plain = one_pass(image_dataset(paths, 16))
+    assert [i for i, _ in plain] == list(range(24))
+    np.testing.assert_array_equal(plain[5][1], load_image(paths[5], 16))
+
+
+def test_flip_tta_averages_a_photo_and_its_mirror_image(tmp_path, model_cache_dir):
+    # Ported weights: a random-init backbone's features are ~0 whatever the image.
+    backbone = build_backbone("efficientnet_lite0", input_size=32, cache_dir=model_cache_dir)
+    path = write_quadrants(tmp_path / "q.jpg", size=64)
+    mirror = tmp_path / "mirror.png"
+    Image.fromarray(load_image(path, 32)[:, ::-1]).save(mirror)
+    plain = embed_paths(backbone, [path, mirror]).embeddings
+    tta = embed_paths(backbone, [path, mirror], tta=True).embeddings
+    assert not np.allclose(plain[0], plain[1])  # the backbone tells them apart
+    np.testing.assert_allclose(tta[0], (plain[0] + plain[1]) / 2, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tta[0], tta[1], rtol=1e-4, atol=1e-5)  # a photo and its mirror agree

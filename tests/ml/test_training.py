@@ -11,6 +11,7 @@ from mlworker.ml.training import (
     split_indices,
     train_head,
     unfreeze_top_blocks,
+    warmup_cosine,
 )
 
 from .conftest import write_image
@@ -136,7 +137,7 @@ def test_fine_tune_small_backbone(tmp_path, model_cache_dir):
     labels.append("redville")
     conv_before = backbone.model.get_layer("block15_project_conv").get_weights()[0].copy()
     bn_before = [w.copy() for w in backbone.model.get_layer("block15_project_bn").get_weights()]
-    epochs_seen = []
+    epochs_seen, batches_seen = [], []
     result = fine_tune(
         backbone,
         head,
@@ -148,6 +149,7 @@ def test_fine_tune_small_backbone(tmp_path, model_cache_dir):
         batch_size=4,
         learning_rate=1e-3,
         on_epoch=lambda k, n, logs: epochs_seen.append((k, n)),
+        on_batch=lambda k, n: batches_seen.append((k, n)),
     )
     assert result.unfrozen_layers == [
         "block15_expand_conv",
@@ -160,7 +162,10 @@ def test_fine_tune_small_backbone(tmp_path, model_cache_dir):
         np.testing.assert_array_equal(a, b)  # BatchNorm stays frozen
     assert backbone.fine_tuned and not backbone.model.trainable
     assert epochs_seen == [(1, 1)]
-    assert len(result.history["loss"]) == 1 and set(result.metrics) == METRIC_KEYS
+    # Per-batch progress: every training batch is reported once, in order.
+    n_batches = -(-len(result.split.train) // 4)
+    assert batches_seen == [(k, n_batches) for k in range(1, n_batches + 1)]
+    assert len(result.history["loss"]) == 1 and set(result.metrics) == METRIC_KEYS | {"val_macro_f1"}
     assert result.metrics["n_test"] == len(set(result.split.test) - {12})
 
 
@@ -170,3 +175,35 @@ def test_unfreeze_zero_blocks_freezes_everything():
     assert not backbone.model.trainable_weights
     names = unfreeze_top_blocks(backbone, 1)
     assert names == ["head_conv"]
+
+
+def test_learning_rate_warms_up_then_decays():
+    schedule = warmup_cosine(1e-3, total_steps=100, warmup_fraction=0.1)
+    rates = [float(schedule(step)) for step in range(100)]
+    assert rates[0] < 1e-4 and max(rates) == pytest.approx(1e-3, rel=1e-3)
+    peak = int(np.argmax(rates))
+    assert 8 <= peak <= 11
+    assert all(a <= b + 1e-12 for a, b in zip(rates[:peak], rates[1 : peak + 1], strict=True))
+    assert all(a >= b - 1e-12 for a, b in zip(rates[peak:], rates[peak + 1 :], strict=False))
+    assert rates[-1] < 5e-5
+
+
+def test_fine_tune_keeps_a_given_split(tmp_path, model_cache_dir):
+    backbone = build_backbone("efficientnet_lite0", input_size=32, cache_dir=model_cache_dir)
+    paths, labels = [], []
+    for colour, city in {"red": "redville", "blue": "blueton"}.items():
+        for i in range(6):
+            paths.append(write_image(tmp_path / f"{colour}{i}.jpg", colour, size=(40, 40), seed=i))
+            labels.append(city)
+    head_result = train_head(embed_paths(backbone, paths).embeddings, labels, epochs=2, seed=5)
+    result = fine_tune(
+        backbone,
+        head_result.head,
+        paths,
+        labels,
+        classes=head_result.classes,
+        split=head_result.split,
+        epochs=1,
+    )
+    assert result.split == head_result.split  # the head's test photos stay out of fine-tuning
+    assert result.metrics["n_test"] == len(head_result.split.test)
