@@ -10,8 +10,8 @@ from django.test import Client
 from cities.models import ModelVersion
 from cities.services import activate_model, write_predictions
 from mlworker import charts
-from mlworker.models import Job
 from mlworker.modeling import TrainingOptions
+from mlworker.models import Job
 from tests.conftest import jpeg_bytes
 
 
