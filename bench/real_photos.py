@@ -60,6 +60,9 @@ VARIANTS: dict[str, list[str]] = {
     "default-no-tta": ["--no-tta"],
     "default-keep-suspects": ["--keep-suspects"],
     "frozen-lite0": ["--fine-tune-blocks", "0"],
+    # What `train` did before fine-tuning and label-noise detection: the head on stock features, every photo.
+    "frozen-lite0-keep-suspects": ["--fine-tune-blocks", "0", "--keep-suspects"],
+    "frozen-lite1": ["--backbone", "efficientnet_lite1", "--fine-tune-blocks", "0"],
     "frozen-lite0-no-tta": ["--fine-tune-blocks", "0", "--no-tta"],
     "frozen-lite2": ["--backbone", "efficientnet_lite2", "--fine-tune-blocks", "0"],
     "finetune-lite0-b3": ["--fine-tune-blocks", "3"],
@@ -292,13 +295,40 @@ def run_variant(name: str, flags: list[str], scratch: Path) -> dict:
     row["eval"] = run_measured(
         [*manage, "evaluate", str(scratch / "holdout"), "--json"], logs / f"{name}-evaluate.log"
     )
+    if (row["eval"]["json"] or {}).get("tta"):
+        # The same model without test-time augmentation: what the flip is worth, without a second training.
+        print("   evaluating again without test-time augmentation…", file=sys.stderr)
+        row["eval_no_tta"] = run_measured(
+            [*manage, "evaluate", str(scratch / "holdout"), "--json", "--no-tta"],
+            logs / f"{name}-evaluate-no-tta.log",
+        )
     return row
 
 
 # --- the table -----------------------------------------------------------------------------------------------
 
 
+def with_no_tta_rows(rows: list[dict]) -> list[dict]:
+    """Each row evaluated a second time without test-time augmentation gets a row of its own below it."""
+    out = []
+    for row in rows:
+        out.append(row)
+        if row.get("eval_no_tta"):
+            out.append(
+                row
+                | {"name": f"{row['name']}, no TTA", "flags": [*row["flags"], "(evaluate --no-tta)"]}
+                | {"eval": row["eval_no_tta"], "eval_no_tta": None}
+            )
+    return out
+
+
 def table(data: Dataset, rows: list[dict], args, database: str, started: float) -> str:
+    rows = with_no_tta_rows(rows)
+
+    def backbone_of(best: dict) -> str:
+        blocks = best.get("fine_tuned_blocks")
+        return best.get("backbone", "") + (f", top {blocks} blocks fine-tuned" if blocks else ", head only")
+
     def fmt_row(row):
         flags = " ".join(row["flags"]) or "—"
         train, evaluation = row["train"], row["eval"]
@@ -313,13 +343,11 @@ def table(data: Dataset, rows: list[dict], args, database: str, started: float) 
             f"{'yes' if row['cached'] else 'no'}"
         )
         if evaluation is None or evaluation["json"] is None:
-            return (
-                f"| {row['name']} | `{flags}` | evaluate failed | | | {timing} | {best.get('backbone', '')} |"
-            )
+            return f"| {row['name']} | `{flags}` | evaluate failed | | | {timing} | {backbone_of(best)} |"
         m = evaluation["json"]
         return (
             f"| {row['name']} | `{flags}` | {m['top1']:.1%} | {m['top5']:.1%} | {m['macro_f1']:.3f} | {timing} | "
-            f"{best.get('backbone', '')} |"
+            f"{backbone_of(best)} |"
         )
 
     limit = f", at most {args.limit_per_city} per city" if args.limit_per_city else ""
@@ -329,7 +357,7 @@ def table(data: Dataset, rows: list[dict], args, database: str, started: float) 
         f"train import: {data.imported}. Database {database}; {os.cpu_count()} CPUs.",
         "",
         "| variant | train flags | top-1 | top-5 | macro-F1 | train s | process s | peak RSS MiB | "
-        "cached embeddings | backbone |",
+        "cached embeddings | model |",
         "|---|---|---:|---:|---:|---:|---:|---:|:---:|---|",
         *(fmt_row(row) for row in rows),
         "",

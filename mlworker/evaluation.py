@@ -1,5 +1,6 @@
 """Evaluation of the active model on a folder of labelled photos (`manage.py evaluate PATH`)."""
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,9 +36,10 @@ def most_confused_pairs(confusion, labels: Sequence[str], top: int = CONFUSED_PA
     ]
 
 
-def evaluate_folder(root: Path) -> dict:
+def evaluate_folder(root: Path, tta: bool | None = None) -> dict:
     """Top-1, top-5, macro-F1, per-city accuracy and the most confused pairs of the active model on
-    PATH/<city-slug>/ images, for the cities it knows."""
+    PATH/<city-slug>/ images, for the cities it knows. `tta` overrides the model's own test-time
+    augmentation setting (to measure what it is worth)."""
     from sklearn.metrics import f1_score
 
     from mlworker.ml.training import compute_metrics
@@ -58,7 +60,11 @@ def evaluate_folder(root: Path) -> dict:
                 labels.append(slugs[folder.name])
     if not paths:
         raise TrainingRejected(f"no images of known cities under {root}")
-    prediction = classifier_for(version).predict_paths(paths)
+    classifier = classifier_for(version)
+    if tta is not None and tta != classifier.tta:
+        classifier = copy.copy(classifier)  # the per-process cached one keeps its setting
+        classifier.tta = tta
+    prediction = classifier.predict_paths(paths)
     ok = [int(i) for i in prediction.ok_indices]
     index_of = {city_id: i for i, city_id in enumerate(version.city_ids)}
     y_true = np.array([index_of[labels[i]] for i in ok])
@@ -69,6 +75,7 @@ def evaluate_folder(root: Path) -> dict:
     present = sorted(set(y_true.tolist()))
     return {
         "model_version": version.pk,
+        "tta": classifier.tta,
         "n_images": len(ok),
         "n_cities": len(present),
         "top1": metrics["top1"],

@@ -116,6 +116,11 @@ def test_the_table_has_the_dataset_in_its_heading_and_one_row_per_variant():
         "confused": [{"true": "rome", "predicted": "paris", "n": 4, "share": 0.4}],
     }
     trained = {"best_version": 3, "versions": [{"id": 3, "backbone": "efficientnet_lite0"}], "wall_s": 42.0}
+    tuned = {
+        "best_version": 4,
+        "versions": [{"id": 4, "backbone": "efficientnet_lite0", "fine_tuned_blocks": 3}],
+        "wall_s": 900.0,
+    }
     rows = [
         {
             "name": "frozen-lite0",
@@ -131,6 +136,19 @@ def test_the_table_has_the_dataset_in_its_heading_and_one_row_per_variant():
             "train": {"rc": 1, "wall_s": 3.0, "peak_rss_mib": 100.0, "json": None},
             "eval": None,
         },
+        {
+            "name": "tuned",
+            "flags": [],
+            "cached": True,
+            "train": {"rc": 0, "wall_s": 950.0, "peak_rss_mib": 2000.0, "json": tuned},
+            "eval": {"rc": 0, "wall_s": 9.0, "peak_rss_mib": 500.0, "json": evaluated | {"top1": 0.8}},
+            "eval_no_tta": {
+                "rc": 0,
+                "wall_s": 9.0,
+                "peak_rss_mib": 500.0,
+                "json": evaluated | {"top1": 0.78},
+            },
+        },
     ]
     args = real_photos.argparse.Namespace(holdout=0.2, seed=0, limit_per_city=15)
     text = real_photos.table(data, rows, args, "db", started=0.0)
@@ -139,7 +157,12 @@ def test_the_table_has_the_dataset_in_its_heading_and_one_row_per_variant():
     body = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert body == [
         "| frozen-lite0 | `--fine-tune-blocks 0` | 75.0% | 100.0% | 0.700 | 42 | 50 | 900 | no | "
-        "efficientnet_lite0 |",
+        "efficientnet_lite0, head only |",
         "| default | `—` | train failed (exit 1) | | | | | | | |",
+        "| tuned | `—` | 80.0% | 100.0% | 0.700 | 900 | 950 | 2000 | yes | "
+        "efficientnet_lite0, top 3 blocks fine-tuned |",
+        # The same model evaluated without test-time augmentation, on a row of its own.
+        "| tuned, no TTA | `(evaluate --no-tta)` | 78.0% | 100.0% | 0.700 | 900 | 950 | 2000 | yes | "
+        "efficientnet_lite0, top 3 blocks fine-tuned |",
     ]
     assert "- frozen-lite0: weakest cities rome 60%, paris 90%; most confused: rome → paris: 4 (40%)" in text

@@ -17,12 +17,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", dest="as_json", action="store_true", help="Print the metrics as JSON on the last line."
         )
+        parser.add_argument(
+            "--no-tta",
+            dest="tta",
+            action="store_false",
+            default=None,
+            help="Classify without test-time augmentation even if the model uses it (to measure its worth).",
+        )
 
-    def handle(self, *args, path, as_json, **options):
+    def handle(self, *args, path, as_json, tta, **options):
         if not path.is_dir():
             raise CommandError(f"{path} is not a folder of <city-slug>/ sub-folders")
         try:
-            metrics = evaluation.evaluate_folder(path)
+            metrics = evaluation.evaluate_folder(path, tta=tta)
         except modeling.TrainingRejected as exc:
             raise CommandError(str(exc)) from None
         for name in metrics["unknown_cities"]:
