@@ -100,13 +100,21 @@ class PhotoAdmin(admin.ModelAdmin):
         "city",
         "status",
         "quality_shown",
-        "suspect",
+        "suspect_shown",
         "tags",
         "source",
         "credit",
         "created_at",
     ]
-    list_filter = ["status", "suspect", QualityBandFilter, "source", "licence", "city"]
+    # Only the cities that have photos (the catalogue lists 266).
+    list_filter = [
+        "status",
+        "suspect",
+        QualityBandFilter,
+        "source",
+        "licence",
+        ("city", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["city__name", "author", "source_url", "sha256"]
     list_select_related = ["city"]
     readonly_fields = [
@@ -117,14 +125,16 @@ class PhotoAdmin(admin.ModelAdmin):
         "width",
         "height",
         "queue_key",
-        "quality",
-        "junk",
-        "city_fit",
-        "suspect",
-        "scene_tags",
+        "quality_detail",
+        "junk_shown",
+        "city_fit_shown",
+        "suspect_detail",
+        "tags",
         "status_decided_at",
         "created_at",
     ]
+    # Set by the quality assessment, shown read-only in words above (quality_detail, ..., tags).
+    exclude = ["quality", "junk", "city_fit", "suspect", "scene_tags"]
     actions = ["hide_photos", "show_photos"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, now
     change_list_template = "admin/cities/photo/change_list.html"
@@ -140,7 +150,48 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="quality", ordering="quality")
     def quality_shown(self, obj):
-        return "—" if obj.quality is None else f"{obj.quality:.2f}"
+        if obj.quality is None:
+            return "—"
+        if obj.quality < settings.VIBES_MIN_PHOTO_QUALITY:
+            return format_html(
+                '{} <small title="Below the swipe queue\'s threshold ({}): not shown to swipers">'
+                "· skipped</small>",
+                f"{obj.quality:.2f}",
+                f"{settings.VIBES_MIN_PHOTO_QUALITY:g}",
+            )
+        return f"{obj.quality:.2f}"
+
+    @admin.display(description="quality")
+    def quality_detail(self, obj):
+        """The score and what it means for the swipe queue (the list column's words, spelled out)."""
+        if obj.quality is None:
+            return "Not assessed yet (assessed after each training); the swipe queue shows it meanwhile."
+        threshold = settings.VIBES_MIN_PHOTO_QUALITY
+        verdict = (
+            f"below the swipe queue's threshold ({threshold:g}): swipers do not see it"
+            if obj.quality < threshold
+            else f"at or above the swipe queue's threshold ({threshold:g})"
+        )
+        return f"{obj.quality:.2f}, {verdict}. 0 to 1, higher is better."
+
+    @admin.display(description="junk")
+    def junk_shown(self, obj):
+        return "—" if obj.junk is None else f"{obj.junk:.2f} (how likely it is not a photo of a place)"
+
+    @admin.display(description="city fit")
+    def city_fit_shown(self, obj):
+        return "—" if obj.city_fit is None else f"{obj.city_fit:.2f} (how well it fits its city)"
+
+    @admin.display(description="suspect", ordering="suspect")
+    def suspect_shown(self, obj):
+        # Django's boolean icons would show a red cross for every photo that is fine.
+        return "⚠ suspect" if obj.suspect else ""
+
+    @admin.display(description="suspect")
+    def suspect_detail(self, obj):
+        if obj.suspect:
+            return "Yes: probably junk or filed under the wrong city; left out of training."
+        return "No"
 
     @admin.display(description="scene")
     def tags(self, obj):

@@ -130,9 +130,10 @@ def admin_client_(client, db):
 
 
 @pytest.mark.django_db
-def test_admin_filters_sorts_and_bulk_hides_and_shows(photo_set, admin_client_, client, settings):
+def test_admin_filters_sorts_and_bulk_hides_and_shows(photo_set, make_city, admin_client_, client, settings):
     settings.VIBES_MIN_PHOTO_QUALITY = 0.5
     photos = photo_set(per_city=2)
+    make_city("omega", "Omega")  # no photos: not worth a line in the city filter
     first, second = photos["alpha"]
     Photo.objects.filter(pk=first.pk).update(suspect=True, quality=0.1, scene_tags=["harbour"])
     Photo.objects.filter(pk=second.pk).update(quality=0.8)
@@ -145,7 +146,23 @@ def test_admin_filters_sorts_and_bulk_hides_and_shows(photo_set, admin_client_, 
     top = admin_client_.get(url + "?quality_band=top").content.decode()
     assert f"/{second.pk}/change/" in top and f"/{first.pk}/change/" not in top
     assert admin_client_.get(url + "?o=4").status_code == 200  # sorted by quality
-    assert 'id="suspect-photos"' in admin_client_.get(url).content.decode()
+    listing = admin_client_.get(url).content.decode()
+    assert 'id="suspect-photos"' in listing and "⚠ suspect" in listing and "· skipped" in listing
+    assert listing.count("⚠ suspect") == 1  # no red cross on every photo that is fine
+    city_filter = listing.split('id="changelist-filter"')[1]
+    assert "city__id__exact=" in city_filter and "Alpha" in city_filter and "Omega" not in city_filter
+    change = admin_client_.get(f"{url}{first.pk}/change/").content.decode()
+    assert "0.10, below the swipe queue" in change and "harbour" in change and '["harbour"]' not in change
+    assert "Yes: probably junk" in change
+    for field in ("quality", "junk", "city_fit", "suspect", "scene_tags"):
+        assert f'name="{field}"' not in change  # set by the assessment, not typed in
+    saved = {"city": first.city_id, "source": "upload", "status": "active", "_save": "Save"}
+    assert admin_client_.post(f"{url}{first.pk}/change/", saved).status_code == 302
+    kept = Photo.objects.get(pk=first.pk)
+    assert (kept.quality, kept.suspect, kept.scene_tags) == (0.1, True, ["harbour"])
+    Photo.objects.update(suspect=False)
+    empty = admin_client_.get(url + "?suspect__exact=1").content.decode()
+    assert 'id="no-suspects"' in empty
     ids = [str(first.pk), str(second.pk)]
     admin_client_.post(url, {"action": "hide_photos", "_selected_action": ids})
     assert set(Photo.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Photo.Status.HIDDEN}
