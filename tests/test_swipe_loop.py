@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from cities.models import ModelVersion, Photo, PhotoPrediction
+from cities.selectors import active_model
 from swipes import scoring, services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
@@ -186,7 +187,8 @@ def test_empty_state_when_there_are_no_photos(db):
 
 def test_recommendations_rank_liked_cities_first_and_explain_why(client_with_photos, original_scoring):
     client, photos = client_with_photos
-    assert "Nothing to rank yet" in client.get("/recommendations/").content.decode()
+    empty = client.get("/recommendations/").content.decode()
+    assert "Nothing to rank yet" in empty and "Ranked from" not in empty  # no "ranked from 0 swipes"
     profile = services.profile_for_request(client.get("/").wsgi_request)
     for photo in photos["beta"][:3]:
         services.record_swipe(profile, photo.pk, True)
@@ -316,6 +318,20 @@ def test_the_recommendations_page_explains_every_scorer(photo_set, settings):
         settings.VIBES_SCORER = name
         assert HOW_SCORED[name] in client.get("/recommendations/").content.decode().replace("&#x27;", "'")
     assert photos
+
+
+def test_the_model_name_is_for_staff_only(photo_set):
+    photo_set()
+    model = active_model()
+    client = Client()
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    for url in ("/", "/recommendations/"):
+        assert model.name not in client.get(url).content.decode()
+    staff = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
+    for url in ("/", "/recommendations/"):
+        assert model.name in client.get(url).content.decode()
 
 
 def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():

@@ -122,3 +122,15 @@ def test_readme_screenshots(new_page, postcard_set, screenshot_dir):
     assert_images_loaded(page, ".why img")
     assert_fits_horizontally(page, page.viewport_size["width"], "#score-chart", "ol.ranking")
     save_screenshot(page, screenshot_dir / "recommendations.png", full_page=True)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 657}, {"width": 390, "height": 664}])
+def test_nope_and_like_stay_in_view_on_short_screens(new_page, postcard_set, viewport):
+    """A 1366x768 laptop's browser or a small phone: the card shrinks rather than push the buttons down."""
+    postcard_set()
+    page = new_page(viewport=viewport)
+    page.goto("/")
+    assert_swipe_page_layout(page, viewport["width"])
+    for button in ("#btn-dislike", "#btn-like"):
+        box = page.locator(button).bounding_box()
+        assert box["y"] + box["height"] <= viewport["height"], f"{button} is below the fold: {box}"
