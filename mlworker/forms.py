@@ -21,7 +21,7 @@ class TrainModelForm(forms.Form):
     )
     fine_tune_blocks = forms.IntegerField(
         min_value=0,
-        max_value=7,
+        max_value=17,  # EfficientNet-Lite0 has 16 blocks and a head convolution
         required=False,
         help_text=(
             f"Unfreeze the top N backbone blocks and train them on the photos. Leave blank for the default: "

@@ -31,8 +31,8 @@ class TrainingRejected(ValueError):
 
 # Fine-tuning pays once there are enough photos to adapt the backbone to (docs/ml.md has the table).
 FINE_TUNE_MIN_PHOTOS = 500
-FINE_TUNE_BLOCKS = 3
-FINE_TUNE_EPOCHS = 5
+FINE_TUNE_BLOCKS = 8
+FINE_TUNE_EPOCHS = 8
 # The backbone whose stock features (and ImageNet head) judge label noise, quality and scene tags. It is
 # always the ImageNet one, whatever the classifier is trained on, so its features are computed once.
 QUALITY_BACKBONE = "efficientnet_lite0"
