@@ -206,7 +206,7 @@ def _train_one(
 ) -> ModelVersion:
     from mlworker.ml.backbones import build_backbone
     from mlworker.ml.inference import CityClassifier
-    from mlworker.ml.training import compute_metrics, encode_labels, fine_tune, train_head
+    from mlworker.ml.training import compute_device, compute_metrics, encode_labels, fine_tune, train_head
 
     started = time.monotonic()
     city_ids = sorted({p.city_id for p in photos})
@@ -267,6 +267,7 @@ def _train_one(
             "n_photos": len(usable),
             "fine_tuned_blocks": blocks,
             "train_seconds": round(time.monotonic() - started, 1),
+            "device": compute_device(),
         }
         version.artifact_path = str(artifact)
         version.params["embedding_key"] = embedding_key(backbone, version)
@@ -345,6 +346,7 @@ def train(options: TrainingOptions, progress=_progress_noop) -> dict:
                         "n_photos",
                         "fine_tuned_blocks",
                         "train_seconds",
+                        "device",
                     )
                 },
             }

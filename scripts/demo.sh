@@ -7,6 +7,9 @@ VENV=${VENV:-.venv}
 PORT=${PORT:-8000}
 export DJANGO_SETTINGS_MODULE=vibes_site.settings
 export DEBUG=${DEBUG:-1}
+# The swipe queue skips photos whose quality (scored after each training) is below this. The demo's drawn
+# postcards look like graphics to the junk detector, so the demo shows them all; a real gallery keeps 0.5.
+export VIBES_MIN_PHOTO_QUALITY=${VIBES_MIN_PHOTO_QUALITY:-0}
 
 "$VENV/bin/python" manage.py migrate --noinput -v0
 # Real, freely licensed photos from Wikimedia Commons when it answers; synthetic postcards when it does not

@@ -69,6 +69,8 @@ def test_training_writes_metrics_an_artifact_and_a_vector_per_photo(imported):
         "history",
     }
     assert len(version.metrics["confusion_matrix"]) == 3 and version.metrics["history"]["loss"]
+    assert version.metrics["device"] == "CPU" or version.metrics["device"].startswith("GPU x")
+    assert version.metrics["fine_tuned_blocks"] == 0 and version.metrics["train_seconds"] > 0
     assert (modeling.Path(version.artifact_path) / "classifier.json").exists()
     vectors = [p.vector for p in PhotoPrediction.objects.filter(model_version=version)]
     assert len(vectors) == 15 and all(v.shape == (3,) and abs(v.sum() - 1) < 1e-4 for v in vectors)

@@ -29,6 +29,7 @@ __all__ = [
     "TrainingDataError",
     "build_head",
     "class_weights",
+    "compute_device",
     "compute_metrics",
     "encode_labels",
     "fine_tune",
@@ -70,6 +71,12 @@ class FineTuneResult:
     metrics: dict
     split: Split
     unfrozen_layers: list[str]
+
+
+def compute_device() -> str:
+    """Where Keras trains: "GPU" when TensorFlow sees one (nothing here pins the CPU), else "CPU"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU x{len(gpus)}" if gpus else "CPU"
 
 
 def encode_labels(labels: Sequence, classes: Sequence | None = None) -> tuple[np.ndarray, list]:

@@ -122,14 +122,20 @@ def test_metrics_on_a_known_prediction():
     assert m["per_class_accuracy"] == {"x": 0.5, "y": 1.0}
 
 
-def test_fine_tune_small_backbone(tmp_path, model_cache_dir):
-    # Ported weights at 64 px: random-init backbones give ~0 activations and hence ~0 gradients.
-    backbone = build_backbone("efficientnet_lite0", input_size=64, cache_dir=model_cache_dir)
+def _red_and_blue_cities(folder, size):
+    """Six red photos of redville and six blue ones of blueton: (paths, labels)."""
     paths, labels = [], []
     for colour, city in {"red": "redville", "blue": "blueton"}.items():
         for i in range(6):
-            paths.append(write_image(tmp_path / f"{colour}{i}.jpg", colour, size=(80, 70), seed=i))
+            paths.append(write_image(folder / f"{colour}{i}.jpg", colour, size=size, seed=i))
             labels.append(city)
+    return paths, labels
+
+
+def test_fine_tune_small_backbone(tmp_path, model_cache_dir):
+    # Ported weights at 64 px: random-init backbones give ~0 activations and hence ~0 gradients.
+    backbone = build_backbone("efficientnet_lite0", input_size=64, cache_dir=model_cache_dir)
+    paths, labels = _red_and_blue_cities(tmp_path, size=(80, 70))
     head = train_head(embed_paths(backbone, paths).embeddings, labels, epochs=3).head
     # An unreadable file must not break fine-tuning (it gets zero weight / is skipped).
     paths.append(tmp_path / "corrupt.jpg")
@@ -190,11 +196,7 @@ def test_learning_rate_warms_up_then_decays():
 
 def test_fine_tune_keeps_a_given_split(tmp_path, model_cache_dir):
     backbone = build_backbone("efficientnet_lite0", input_size=32, cache_dir=model_cache_dir)
-    paths, labels = [], []
-    for colour, city in {"red": "redville", "blue": "blueton"}.items():
-        for i in range(6):
-            paths.append(write_image(tmp_path / f"{colour}{i}.jpg", colour, size=(40, 40), seed=i))
-            labels.append(city)
+    paths, labels = _red_and_blue_cities(tmp_path, size=(40, 40))
     head_result = train_head(embed_paths(backbone, paths).embeddings, labels, epochs=2, seed=5)
     result = fine_tune(
         backbone,
