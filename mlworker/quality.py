@@ -153,7 +153,9 @@ def label_issue_mask(y: np.ndarray, oof_probs: np.ndarray, max_fit: float = SUSP
     labels = np.array([remap[int(c)] for c in y])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mask = np.asarray(find_label_issues(labels, compact, filter_by="both"), bool)
+        # n_jobs=1: cleanlab would otherwise start a multiprocessing pool, which a Celery prefork child (a
+        # daemonic process) may not do; the whole job failed on the ml worker. It is fast enough serially.
+        mask = np.asarray(find_label_issues(labels, compact, filter_by="both", n_jobs=1), bool)
     fit = probs[np.arange(len(y)), y]
     mask &= city_fit(y, probs) <= max_fit
     for c in present:
