@@ -57,13 +57,12 @@ SLUG = re.compile(r"^[-a-z0-9_]+$")
 # mislabels dropped).
 VARIANTS: dict[str, list[str]] = {
     "default": [],
-    "default-no-tta": ["--no-tta"],
+    "default-tta": ["--tta"],
     "default-keep-suspects": ["--keep-suspects"],
     "frozen-lite0": ["--fine-tune-blocks", "0"],
     # What `train` did before fine-tuning and label-noise detection: the head on stock features, every photo.
     "frozen-lite0-keep-suspects": ["--fine-tune-blocks", "0", "--keep-suspects"],
     "frozen-lite1": ["--backbone", "efficientnet_lite1", "--fine-tune-blocks", "0"],
-    "frozen-lite0-no-tta": ["--fine-tune-blocks", "0", "--no-tta"],
     "frozen-lite2": ["--backbone", "efficientnet_lite2", "--fine-tune-blocks", "0"],
     "finetune-lite0-b3": ["--fine-tune-blocks", "3"],
     "finetune-lite2-b3": ["--backbone", "efficientnet_lite2", "--fine-tune-blocks", "3"],
@@ -295,12 +294,15 @@ def run_variant(name: str, flags: list[str], scratch: Path) -> dict:
     row["eval"] = run_measured(
         [*manage, "evaluate", str(scratch / "holdout"), "--json"], logs / f"{name}-evaluate.log"
     )
-    if (row["eval"]["json"] or {}).get("tta"):
-        # The same model without test-time augmentation: what the flip is worth, without a second training.
-        print("   evaluating again without test-time augmentation…", file=sys.stderr)
-        row["eval_no_tta"] = run_measured(
-            [*manage, "evaluate", str(scratch / "holdout"), "--json", "--no-tta"],
-            logs / f"{name}-evaluate-no-tta.log",
+    best = next((v for v in train["json"]["versions"] if v["id"] == train["json"]["best_version"]), {})
+    if best.get("fine_tuned_blocks") and row["eval"]["json"]:
+        # The same model with the other test-time augmentation setting: what the flip is worth, without a
+        # second training.
+        flag = "--no-tta" if row["eval"]["json"].get("tta") else "--tta"
+        print(f"   evaluating again with {flag}…", file=sys.stderr)
+        row["eval_other_tta"] = run_measured(
+            [*manage, "evaluate", str(scratch / "holdout"), "--json", flag],
+            logs / f"{name}-evaluate{flag}.log",
         )
     return row
 
@@ -308,22 +310,24 @@ def run_variant(name: str, flags: list[str], scratch: Path) -> dict:
 # --- the table -----------------------------------------------------------------------------------------------
 
 
-def with_no_tta_rows(rows: list[dict]) -> list[dict]:
-    """Each row evaluated a second time without test-time augmentation gets a row of its own below it."""
+def with_other_tta_rows(rows: list[dict]) -> list[dict]:
+    """A row evaluated a second time with the other test-time augmentation setting gets a row of its own."""
     out = []
     for row in rows:
         out.append(row)
-        if row.get("eval_no_tta"):
+        other = row.get("eval_other_tta")
+        if other:
+            flag = "--tta" if (other["json"] or {}).get("tta") else "--no-tta"
             out.append(
                 row
-                | {"name": f"{row['name']}, no TTA", "flags": [*row["flags"], "(evaluate --no-tta)"]}
-                | {"eval": row["eval_no_tta"], "eval_no_tta": None}
+                | {"name": f"{row['name']}, {'with' if flag == '--tta' else 'no'} TTA"}
+                | {"flags": [*row["flags"], f"(evaluate {flag})"], "eval": other, "eval_other_tta": None}
             )
     return out
 
 
 def table(data: Dataset, rows: list[dict], args, database: str, started: float) -> str:
-    rows = with_no_tta_rows(rows)
+    rows = with_other_tta_rows(rows)
 
     def backbone_of(best: dict) -> str:
         blocks = best.get("fine_tuned_blocks")

@@ -45,7 +45,9 @@ class TrainingOptions:
     # None: fine-tune FINE_TUNE_BLOCKS blocks when at least FINE_TUNE_MIN_PHOTOS photos train, else not.
     fine_tune_blocks: int | None = None
     fine_tune_epochs: int | None = None  # None: FINE_TUNE_EPOCHS
-    tta: bool = True  # a fine-tuned model embeds each photo as the mean of it and its mirror image
+    # A fine-tuned model embeds each photo as the mean of it and its mirror image. Off: on real photos it
+    # changed top-1 by -0.1 points for twice the inference work (docs/ml.md).
+    tta: bool = False
     drop_suspects: bool = True  # train without the photos that label-noise detection flags
     activate: bool = False
     skip_small_cities: bool = False

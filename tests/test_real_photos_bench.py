@@ -83,11 +83,11 @@ def test_list_photos_and_links_point_at_the_originals(tmp_path):
 
 
 def test_variants_by_name_or_with_flags_of_ones_own():
-    chosen = real_photos.parse_variants("default, frozen-lite2,mine=--fine-tune-blocks 2 --no-tta")
+    chosen = real_photos.parse_variants("default, frozen-lite2,mine=--fine-tune-blocks 2 --tta")
     assert chosen == {
         "default": [],
         "frozen-lite2": ["--backbone", "efficientnet_lite2", "--fine-tune-blocks", "0"],
-        "mine": ["--fine-tune-blocks", "2", "--no-tta"],
+        "mine": ["--fine-tune-blocks", "2", "--tta"],
     }
     with pytest.raises(SystemExit, match="unknown variant 'nope'"):
         real_photos.parse_variants("default,nope")
@@ -141,12 +141,17 @@ def test_the_table_has_the_dataset_in_its_heading_and_one_row_per_variant():
             "flags": [],
             "cached": True,
             "train": {"rc": 0, "wall_s": 950.0, "peak_rss_mib": 2000.0, "json": tuned},
-            "eval": {"rc": 0, "wall_s": 9.0, "peak_rss_mib": 500.0, "json": evaluated | {"top1": 0.8}},
-            "eval_no_tta": {
+            "eval": {
                 "rc": 0,
                 "wall_s": 9.0,
                 "peak_rss_mib": 500.0,
-                "json": evaluated | {"top1": 0.78},
+                "json": evaluated | {"top1": 0.8, "tta": False},
+            },
+            "eval_other_tta": {
+                "rc": 0,
+                "wall_s": 9.0,
+                "peak_rss_mib": 500.0,
+                "json": evaluated | {"top1": 0.78, "tta": True},
             },
         },
     ]
@@ -161,8 +166,8 @@ def test_the_table_has_the_dataset_in_its_heading_and_one_row_per_variant():
         "| default | `—` | train failed (exit 1) | | | | | | | |",
         "| tuned | `—` | 80.0% | 100.0% | 0.700 | 900 | 950 | 2000 | yes | "
         "efficientnet_lite0, top 3 blocks fine-tuned |",
-        # The same model evaluated without test-time augmentation, on a row of its own.
-        "| tuned, no TTA | `(evaluate --no-tta)` | 78.0% | 100.0% | 0.700 | 900 | 950 | 2000 | yes | "
+        # The same model evaluated with test-time augmentation, on a row of its own.
+        "| tuned, with TTA | `(evaluate --tta)` | 78.0% | 100.0% | 0.700 | 900 | 950 | 2000 | yes | "
         "efficientnet_lite0, top 3 blocks fine-tuned |",
     ]
     assert "- frozen-lite0: weakest cities rome 60%, paris 90%; most confused: rome → paris: 4 (40%)" in text

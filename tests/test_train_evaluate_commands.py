@@ -56,7 +56,7 @@ def test_train_puts_only_the_flags_given_into_the_params():
         "0",
         "--fine-tune-epochs",
         "2",
-        "--no-tta",
+        "--tta",
         "--keep-suspects",
         "--activate",
     )
@@ -65,7 +65,7 @@ def test_train_puts_only_the_flags_given_into_the_params():
         "epochs": 7,
         "fine_tune_blocks": 0,
         "fine_tune_epochs": 2,
-        "tta": False,
+        "tta": True,
         "drop_suspects": False,
         "activate": True,
     }
@@ -83,18 +83,18 @@ def test_every_train_flag_is_a_training_option():
         "3",
         "--fine-tune-epochs",
         "1",
-        "--no-tta",
+        "--tta",
         "--keep-suspects",
     )
     options = modeling.TrainingOptions.from_params(Job.objects.get().params)
     assert (options.fine_tune_blocks, options.fine_tune_epochs, options.tta, options.drop_suspects) == (
         3,
         1,
-        False,
+        True,
         False,
     )
     defaults = modeling.TrainingOptions.from_params({})
-    assert defaults.tta is True and defaults.drop_suspects is True and defaults.fine_tune_blocks is None
+    assert defaults.tta is False and defaults.drop_suspects is True and defaults.fine_tune_blocks is None
 
 
 @pytest.mark.ml
@@ -131,3 +131,10 @@ def test_train_reports_its_wall_time_and_evaluate_its_per_city_accuracy_and_conf
     assert lines.index("Accuracy per city:") < lines.index(
         "Most confused (true → predicted: n, share of true):"
     )
+    # --tta classifies the same model with flip test-time augmentation, without changing the model.
+    assert metrics["tta"] is False
+    call_command("evaluate", str(probe), "--json", "--tta")
+    flipped = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert flipped["tta"] is True and flipped["n_images"] == 6
+    call_command("evaluate", str(probe), "--json")
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["tta"] is False

@@ -1,3 +1,4 @@
+import argparse
 import json
 from pathlib import Path
 
@@ -18,11 +19,11 @@ class Command(BaseCommand):
             "--json", dest="as_json", action="store_true", help="Print the metrics as JSON on the last line."
         )
         parser.add_argument(
-            "--no-tta",
-            dest="tta",
-            action="store_false",
+            "--tta",
+            action=argparse.BooleanOptionalAction,
             default=None,
-            help="Classify without test-time augmentation even if the model uses it (to measure its worth).",
+            help="Classify with (--tta) or without (--no-tta) flip test-time augmentation, whatever the model "
+            "was trained with (to measure its worth).",
         )
 
     def handle(self, *args, path, as_json, tta, **options):

@@ -28,7 +28,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--fine-tune-epochs", type=int, help="Epochs of fine-tuning.")
         parser.add_argument(
-            "--no-tta", dest="tta", action="store_false", default=None, help="No test-time augmentation."
+            "--tta",
+            action="store_true",
+            default=None,
+            help="A fine-tuned model classifies each photo as the mean of it and its mirror image (twice the "
+            "work; off by default: it measured no gain on real photos, docs/ml.md).",
         )
         parser.add_argument(
             "--keep-suspects",
