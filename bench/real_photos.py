@@ -58,10 +58,9 @@ SLUG = re.compile(r"^[-a-z0-9_]+$")
 VARIANTS: dict[str, list[str]] = {
     "default": [],
     "default-tta": ["--tta"],
-    "default-keep-suspects": ["--keep-suspects"],
+    "default-drop-suspects": ["--drop-suspects"],
     "frozen-lite0": ["--fine-tune-blocks", "0"],
-    # What `train` did before fine-tuning and label-noise detection: the head on stock features, every photo.
-    "frozen-lite0-keep-suspects": ["--fine-tune-blocks", "0", "--keep-suspects"],
+    "frozen-lite0-drop-suspects": ["--fine-tune-blocks", "0", "--drop-suspects"],
     "frozen-lite1": ["--backbone", "efficientnet_lite1", "--fine-tune-blocks", "0"],
     "frozen-lite2": ["--backbone", "efficientnet_lite2", "--fine-tune-blocks", "0"],
     "finetune-lite0-b3": ["--fine-tune-blocks", "3"],

@@ -32,8 +32,9 @@ class TrainModelForm(forms.Form):
     drop_suspects = forms.BooleanField(
         label="Leave out suspect photos",
         required=False,
-        initial=True,
-        help_text="Train without the photos that look filed under the wrong city (they stay, marked suspect).",
+        initial=False,
+        help_text="Train without the photos that look filed under the wrong city (they stay in the gallery, "
+        "marked suspect). Off by default: on real photos most suspects were good photos of look-alike cities.",
     )
     activate = forms.BooleanField(
         required=False, initial=True, help_text="Switch the swipe loop to it when done."

@@ -98,10 +98,10 @@ def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo
     Job.objects.all().delete()
     staff_client.post(
         "/admin/cities/modelversion/train/",
-        {"backbones": ["efficientnet_lite0"], "epochs": 30, "drop_suspects": "on", "activate": "on"},
+        {"backbones": ["efficientnet_lite0"], "epochs": 30, "activate": "on"},
     )
     options = TrainingOptions.from_params(Job.objects.get(kind=Job.Kind.TRAIN).params)
-    assert options.fine_tune_blocks is None and options.drop_suspects and options.activate
+    assert options.fine_tune_blocks is None and not options.drop_suspects and options.activate
     bad = staff_client.post("/admin/cities/modelversion/train/", {"backbones": ["vgg99"], "epochs": 5})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 

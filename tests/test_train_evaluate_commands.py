@@ -57,7 +57,7 @@ def test_train_puts_only_the_flags_given_into_the_params():
         "--fine-tune-epochs",
         "2",
         "--tta",
-        "--keep-suspects",
+        "--drop-suspects",
         "--activate",
     )
     assert Job.objects.get().params == {
@@ -66,7 +66,7 @@ def test_train_puts_only_the_flags_given_into_the_params():
         "fine_tune_blocks": 0,
         "fine_tune_epochs": 2,
         "tta": True,
-        "drop_suspects": False,
+        "drop_suspects": True,
         "activate": True,
     }
 
@@ -84,17 +84,17 @@ def test_every_train_flag_is_a_training_option():
         "--fine-tune-epochs",
         "1",
         "--tta",
-        "--keep-suspects",
+        "--drop-suspects",
     )
     options = modeling.TrainingOptions.from_params(Job.objects.get().params)
     assert (options.fine_tune_blocks, options.fine_tune_epochs, options.tta, options.drop_suspects) == (
         3,
         1,
         True,
-        False,
+        True,
     )
     defaults = modeling.TrainingOptions.from_params({})
-    assert defaults.tta is False and defaults.drop_suspects is True and defaults.fine_tune_blocks is None
+    assert defaults.tta is False and defaults.drop_suspects is False and defaults.fine_tune_blocks is None
 
 
 @pytest.mark.ml
