@@ -65,9 +65,10 @@ def city_photos(city: City, limit: int = 24):
 
 
 def scene_tag_counts(photo_ids) -> list[tuple[str, int]]:
-    """(scene word, number of photos with it) over the given photos, most common first (ties by word)."""
+    """(scene word, number of photos with it) over the given photos (ids, or a queryset of them, which runs as
+    a subquery), most common first (ties by word)."""
     counts: dict[str, int] = {}
-    for tags in Photo.objects.filter(pk__in=list(photo_ids)).values_list("scene_tags", flat=True):
+    for tags in Photo.objects.filter(pk__in=photo_ids).values_list("scene_tags", flat=True):
         for tag in tags or []:
             counts[tag] = counts.get(tag, 0) + 1
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
