@@ -29,8 +29,9 @@ def _labels(city_ids: list[int]) -> tuple[np.ndarray, int]:
 
 
 def _noise(photo_ids: list[int], city_ids: list[int], vectors: np.ndarray, seed: int):
-    """(out-of-sample probabilities, label-issue mask), memoised for the last input: train() asks for the
-    suspects before training and assess_photos() needs the same numbers after it."""
+    """(out-of-sample probabilities, label-issue mask), memoised for the last input: with --drop-suspects,
+    train() asks for the suspects before training, and assess_photos() needs the same numbers after it
+    when every photo trained (no hidden ones)."""
     vectors = np.ascontiguousarray(vectors, np.float32)
     digest = hashlib.blake2b(vectors.tobytes(), digest_size=16)
     digest.update(np.asarray(photo_ids, np.int64).tobytes())
