@@ -43,8 +43,10 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
     from django.core.files.storage import default_storage
     from django.db import connection, transaction
 
-    from cities.models import City, ModelVersion, Photo, PhotoPrediction, new_queue_key
-    from cities.services import seed_cities, sync_label_only_model
+    from cities.models import City, Photo, new_queue_key
+    from cities.services import seed_cities
+    from mlworker.models import ModelVersion, PhotoPrediction
+    from mlworker.services import sync_label_only_model
 
     timings = {}
     started = time.perf_counter()

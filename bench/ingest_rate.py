@@ -62,7 +62,8 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from cities.models import City, ModelVersion, Photo
+    from cities.models import City, Photo
+    from mlworker.models import ModelVersion
     from mlworker.scraping import build_request, scrape
 
     call_command("migrate", verbosity=0)

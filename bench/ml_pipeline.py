@@ -82,9 +82,10 @@ def postcard_folder(n: int) -> Path:
 
 def import_photos(n: int) -> tuple[int, str, float]:
     from cities.importing import import_folder
-    from cities.models import ModelVersion, Photo
+    from cities.models import Photo
     from cities.services import seed_cities
-    from mlworker.models import Job
+    from jobs.models import Job
+    from mlworker.models import ModelVersion
 
     Job.objects.all().delete()
     ModelVersion.objects.all().delete()
@@ -114,10 +115,10 @@ def timed(fn):
 def measure_p2_p3(version, repeats: int, epochs: int) -> dict:
     import numpy as np
 
-    from cities.models import PhotoEmbedding, PhotoPrediction
     from mlworker import modeling
     from mlworker.ml.pipeline import embed_paths, load_image
     from mlworker.ml.training import train_head
+    from mlworker.models import PhotoEmbedding, PhotoPrediction
 
     classifier = modeling.classifier_for(version)
     backbone, size = classifier.backbone, classifier.backbone.input_size

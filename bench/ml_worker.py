@@ -83,8 +83,7 @@ def wait_for(job, worker: subprocess.Popen, seen: dict[int, dict], log: Path):
 
 
 def run_worker_jobs(scratch: Path, epochs: int) -> dict:
-    from cities.models import ModelVersion, PhotoEmbedding
-    from mlworker.models import Job
+    from mlworker.models import ModelVersion, PhotoEmbedding
     from mlworker.services import start_job
 
     queue = os.environ["CELERY_ML_QUEUE"]
@@ -97,11 +96,11 @@ def run_worker_jobs(scratch: Path, epochs: int) -> dict:
     seen: dict[int, dict] = {}
     try:
         PhotoEmbedding.objects.all().delete()
-        train = start_job(Job.Kind.TRAIN, params={"backbones": [BACKBONE], "epochs": epochs})
+        train = start_job("train", params={"backbones": [BACKBONE], "epochs": epochs})
         train = wait_for(train, worker, seen, log)
         version = ModelVersion.objects.get(pk=train.result["best_version"])
         PhotoEmbedding.objects.all().delete()  # so that PREDICT runs the pipeline, not a cache lookup
-        predict = wait_for(start_job(Job.Kind.PREDICT, params={"version": version.pk}), worker, seen, log)
+        predict = wait_for(start_job("predict", params={"version": version.pk}), worker, seen, log)
         sample(worker, seen)
         for pid in process_tree(worker.pid):
             seen[pid]["tf"] = maps_tensorflow(pid)

@@ -273,7 +273,7 @@ def run_measured(command: list[str], log: Path) -> dict:
 
 
 def run_variant(name: str, flags: list[str], scratch: Path) -> dict:
-    from cities.models import PhotoEmbedding
+    from mlworker.models import PhotoEmbedding
 
     manage = [sys.executable, str(ROOT / "manage.py")]
     logs = scratch / "logs"

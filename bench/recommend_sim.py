@@ -183,7 +183,8 @@ def load_photo_set_from_db() -> tuple[PhotoSet | None, str]:
 
 
 def _load_photo_set() -> tuple[PhotoSet | None, str]:
-    from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
+    from cities.models import Photo
+    from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
 
     version = ModelVersion.objects.filter(is_active=True).first()
     if version is None:

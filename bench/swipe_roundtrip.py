@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     from django.db import connections
 
     from cities.models import Photo
-    from cities.selectors import active_model
+    from mlworker.selectors import active_model
 
     if active_model() is None or not Photo.objects.exists():
         raise SystemExit("no photos or no active model: build the bench set first (python -m bench.data)")

@@ -8,13 +8,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from jobs.services import start_job
 from mlworker.forms import ScrapeForm
-from mlworker.models import Job
-from mlworker.services import start_job
 
 from .forms import PhotoUploadForm
 from .importing import import_uploads
-from .models import City, Photo, PhotoPrediction
+from .models import City, Photo
 from .services import set_photo_status
 
 
@@ -49,9 +48,9 @@ class CityAdmin(admin.ModelAdmin):
             request.POST if "apply" in request.POST else None, city_slugs=[c.slug for c in cities]
         )
         if form.is_valid():
-            job = start_job(Job.Kind.SCRAPE, user=request.user, params=form.scrape_request.as_params())
+            job = start_job("scrape", user=request.user, params=form.scrape_request.as_params())
             self.message_user(request, f"Scrape job #{job.pk} started for {_n_cities(len(cities))}.")
-            return redirect("admin:mlworker_job_change", job.pk)
+            return redirect("admin:jobs_job_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Scrape photos for {_n_cities(len(cities))}",
@@ -257,11 +256,3 @@ class PhotoAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/cities/photo/upload.html", context)
-
-
-@admin.register(PhotoPrediction)
-class PhotoPredictionAdmin(admin.ModelAdmin):
-    list_display = ["photo", "model_version"]
-    list_filter = ["model_version"]
-    raw_id_fields = ["photo"]
-    readonly_fields = ["photo", "model_version", "probabilities"]

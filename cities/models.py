@@ -1,6 +1,5 @@
 import secrets
 
-import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -101,85 +100,3 @@ class Photo(models.Model):
         source = "" if self.is_synthetic else self.source  # the card shows a "synthetic postcard" badge
         parts = [p for p in (self.author and f"© {self.author}", self.licence, source) if p]
         return " · ".join(parts)
-
-
-class ModelVersion(models.Model):
-    """A model that maps photos to probability vectors over `city_ids` (the order of every vector)."""
-
-    class Status(models.TextChoices):
-        TRAINING = "training", "Training"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
-    LABEL_ONLY = "label-only"
-
-    name = models.CharField(max_length=120)
-    backbone = models.CharField(max_length=60)
-    city_ids = models.JSONField(default=list, help_text="City ids in the order of the probability vector.")
-    metrics = models.JSONField(default=dict, blank=True)
-    params = models.JSONField(default=dict, blank=True)
-    artifact_path = models.CharField(max_length=500, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
-    is_active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_active"], condition=Q(is_active=True), name="one_active_model"
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.name} ({self.backbone})"
-
-    @property
-    def n_cities(self) -> int:
-        return len(self.city_ids)
-
-
-class PhotoPrediction(models.Model):
-    """The probability vector of a photo under one model version (float32 bytes, in its city order)."""
-
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
-    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="predictions")
-    probabilities = models.BinaryField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["model_version", "photo"], name="one_prediction_per_model")
-        ]
-
-    def __str__(self):
-        return f"photo {self.photo_id} under model {self.model_version_id}"
-
-    @property
-    def vector(self) -> np.ndarray:
-        return np.frombuffer(self.probabilities, dtype=np.float32)
-
-
-class PhotoEmbedding(models.Model):
-    """Pooled backbone features of a photo (float32 bytes), computed once per backbone and reused.
-
-    Training a new head, predicting and the embedding-based scorers all read these instead of running the
-    backbone again.
-    """
-
-    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="embeddings")
-    backbone = models.CharField(max_length=60)
-    vector = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["photo", "backbone"], name="one_embedding_per_backbone")
-        ]
-
-    def __str__(self):
-        return f"photo {self.photo_id} under {self.backbone}"
-
-    @property
-    def array(self) -> np.ndarray:
-        return np.frombuffer(self.vector, dtype=np.float32)

@@ -4,6 +4,5 @@ from . import views
 
 app_name = "cities"
 urlpatterns = [
-    path("similarity/", views.similarity_heatmap, name="similarity"),
     path("<slug:slug>/", views.city_detail, name="detail"),
 ]

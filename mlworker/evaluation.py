@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cities.models import City, ModelVersion
+from cities.models import City
 
-from .modeling import TrainingRejected, classifier_for
+from .models import ModelVersion
+from .services import ModelUnavailable, classifier_for
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 CONFUSED_PAIRS = 5
@@ -45,8 +46,8 @@ def evaluate_folder(root: Path, tta: bool | None = None) -> dict:
     from mlworker.ml.training import compute_metrics
 
     version = ModelVersion.objects.filter(is_active=True).first()
-    if version is None or version.backbone == ModelVersion.LABEL_ONLY:
-        raise TrainingRejected("no trained CNN is active yet; train one first")
+    if version is None or version.is_label_only:
+        raise ModelUnavailable("no trained CNN is active yet; train one first")
     slug_of = dict(City.objects.filter(pk__in=version.city_ids).values_list("pk", "slug"))
     slugs = {slug: pk for pk, slug in slug_of.items()}
     paths, labels, unknown = [], [], []
@@ -59,7 +60,7 @@ def evaluate_folder(root: Path, tta: bool | None = None) -> dict:
                 paths.append(str(image))
                 labels.append(slugs[folder.name])
     if not paths:
-        raise TrainingRejected(f"no images of known cities under {root}")
+        raise ModelUnavailable(f"no images of known cities under {root}")
     classifier = classifier_for(version)
     if tta is not None and tta != classifier.tta:
         classifier = copy.copy(classifier)  # the per-process cached one keeps its setting

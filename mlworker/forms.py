@@ -1,9 +1,9 @@
 from django import forms
 
 from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, OFFLINE_BACKBONES
-from .modeling import FINE_TUNE_BLOCKS, FINE_TUNE_MIN_PHOTOS
 from .providers import PROVIDER_NAMES
 from .scraping import DEFAULT_QUERIES, MAX_PER_CITY, ScrapeError, build_request, parse_queries
+from .training import FINE_TUNE_BLOCKS, FINE_TUNE_MIN_PHOTOS
 
 
 class TrainModelForm(forms.Form):

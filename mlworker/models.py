@@ -1,61 +1,94 @@
-from django.conf import settings
+"""Model versions and what they say about each photo. A probability vector only makes sense together with
+its version's city order, so the two live side by side."""
+
+import numpy as np
 from django.db import models
+from django.db.models import Q
+
+from cities.models import Photo
 
 
-class Job(models.Model):
-    """One row per Celery job: what it is, how far it got, and how it ended."""
-
-    class Kind(models.TextChoices):
-        RESCORE = "rescore", "Recompute profile scores"
-        SCRAPE = "scrape", "Scrape photos"
-        TRAIN = "train", "Train model"
-        PREDICT = "predict", "Run inference"
-        ACTIVATE = "activate", "Activate model"
-        CLASSIFY = "classify", "Classify a photo"
+class ModelVersion(models.Model):
+    """A model that maps photos to probability vectors over `city_ids` (the order of every vector)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+    LABEL_ONLY = "label-only"
 
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
+    name = models.CharField(max_length=120)
+    backbone = models.CharField(max_length=60)
+    city_ids = models.JSONField(default=list, help_text="City ids in the order of the probability vector.")
+    metrics = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    celery_task_id = models.CharField(max_length=64, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_model"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+        return f"{self.name} ({self.backbone})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED
+    def n_cities(self) -> int:
+        return len(self.city_ids)
 
     @property
-    def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
-            return 100
-        if not self.progress_total:
-            return 0
-        return min(100, round(100 * self.progress_done / self.progress_total))
+    def is_label_only(self) -> bool:
+        return self.backbone == self.LABEL_ONLY
+
+
+class PhotoPrediction(models.Model):
+    """The probability vector of a photo under one model version (float32 bytes, in its city order)."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="predictions")
+    probabilities = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "photo"], name="one_prediction_per_model")
+        ]
+
+    def __str__(self):
+        return f"photo {self.photo_id} under model {self.model_version_id}"
 
     @property
-    def duration(self):
-        if not self.started_at:
-            return None
-        end = self.finished_at or self.heartbeat_at or self.started_at
-        return end - self.started_at
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(self.probabilities, dtype=np.float32)
+
+
+class PhotoEmbedding(models.Model):
+    """Pooled backbone features of a photo (float32 bytes), computed once per backbone and reused.
+
+    Training a new head, predicting and the embedding-based scorers all read these instead of running the
+    backbone again.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="embeddings")
+    backbone = models.CharField(max_length=60)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "backbone"], name="one_embedding_per_backbone")
+        ]
+
+    def __str__(self):
+        return f"photo {self.photo_id} under {self.backbone}"
+
+    @property
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.vector, dtype=np.float32)

@@ -159,6 +159,9 @@ class ScrapeReport:
     def as_result(self) -> dict:
         return {
             "message": self.summary(),
+            # The job's outcome (jobs.runner.outcome_of): failures with nothing stored is a failed job.
+            "achieved": len(self.created),
+            "errors": [f"{f['city']}: {f['reason']}" for f in self.failures[:MAX_LISTED_FAILURES]],
             "created": len(self.created),
             "photo_ids": self.created[:1000],
             "duplicates": len(self.duplicates),

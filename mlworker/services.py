@@ -1,127 +1,236 @@
-"""Starting jobs and reporting their progress. Tasks call `run_job`; the admin and views call `start_job`."""
+"""Writes for model versions: predictions, the one activation, the label-only baseline, classification.
 
-import logging
-import traceback
-from collections.abc import Callable
+TensorFlow is imported inside functions only (through mlworker.ml), so the web process can import this.
+"""
+
+import io
+import uuid
+from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
 
+import numpy as np
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Job
+from cities.models import City, Photo
+from jobs.models import Job
+from jobs.services import start_job
 
-log = logging.getLogger(__name__)
+from .artifacts import local_classifier_dir
+from .embeddings import all_photos, embedding_key, ensure_embeddings, open_photo, progress_noop
+from .label_only import label_only_vectors
+from .models import ModelVersion, PhotoPrediction
 
-# Progress writes are throttled: at most one UPDATE per this many seconds (plus the first and last).
-PROGRESS_INTERVAL_SECONDS = 0.5
-
-
-def start_job(kind: str, *, user=None, params: dict | None = None) -> Job:
-    """Create a queued Job and send its task once the surrounding transaction commits."""
-    from .tasks import ML_KINDS, TASKS_BY_KIND  # tasks import services; import here to avoid a cycle
-
-    task = TASKS_BY_KIND[kind]
-    # Read at call time (not import time), so tests and deployments can point queues elsewhere.
-    queue = settings.CELERY_ML_QUEUE if kind in ML_KINDS else settings.CELERY_TASK_DEFAULT_QUEUE
-    job = Job.objects.create(
-        kind=kind, params=params or {}, created_by=user if user and user.is_authenticated else None
-    )
-
-    def send():
-        result = task.apply_async(args=[job.pk], queue=queue)
-        Job.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
-
-    transaction.on_commit(send)
-    return job
+PREDICTION_BATCH = 1000
+# A training that ran longer than its task's hard limit is over, whatever its row says.
+TRAINING_GIVES_UP_AFTER = timedelta(hours=4, minutes=10)
 
 
-class ProgressReporter:
-    """Passed to services as `progress(done, total, message="")`; writes to the Job row, throttled."""
-
-    def __init__(self, job_id: int):
-        self.job_id = job_id
-        self._last_write = 0.0
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        now = timezone.now()
-        stamp = now.timestamp()
-        if done < total and stamp - self._last_write < PROGRESS_INTERVAL_SECONDS:
-            return
-        self._last_write = stamp
-        fields = {"progress_done": done, "progress_total": total, "heartbeat_at": now}
-        if message:
-            fields["message"] = message
-        Job.objects.filter(pk=self.job_id).update(**fields)
+class ModelUnavailable(ValueError):
+    """The request needs a model that is missing, not ready, or has no trained artifact."""
 
 
-def run_job(job_id: int, work: Callable[[Job, ProgressReporter], dict | None], task=None) -> Job:
-    """Run `work(job, progress)` for a queued Job and record how it ended.
+# --- predictions ---------------------------------------------------------------------------------------------
 
-    A failure marks the Job failed with the error and re-raises, so Celery logs it (and retries it when
-    the task's autoretry_for covers the error: then the Job goes back to queued, saying why).
+
+def write_predictions(version: ModelVersion, photo_ids: Iterable[int], probabilities: np.ndarray) -> int:
+    """Store one probability vector per photo under `version`; replaces existing rows."""
+    photo_ids = list(photo_ids)
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    if probabilities.shape != (len(photo_ids), version.n_cities):
+        raise ValueError(
+            f"expected {(len(photo_ids), version.n_cities)} probabilities, got {probabilities.shape}"
+        )
+    rows = [
+        PhotoPrediction(model_version=version, photo_id=photo_id, probabilities=probabilities[i].tobytes())
+        for i, photo_id in enumerate(photo_ids)
+    ]
+    with transaction.atomic():
+        PhotoPrediction.objects.filter(model_version=version, photo_id__in=photo_ids).delete()
+        PhotoPrediction.objects.bulk_create(rows, batch_size=PREDICTION_BATCH)
+    return len(rows)
+
+
+def classifier_for(version: ModelVersion):
+    from mlworker.ml.inference import get_classifier
+
+    if not version.artifact_path:
+        raise ModelUnavailable(f"{version} has no trained artifact")
+    return get_classifier(local_classifier_dir(version.artifact_path))
+
+
+def predict_version(
+    version: ModelVersion, photo_ids: list[int] | None = None, progress=progress_noop
+) -> dict:
+    """Write a probability vector under `version` for every photo (or the given ones)."""
+    if version.is_label_only:
+        items = Photo.objects.all() if photo_ids is None else Photo.objects.filter(pk__in=photo_ids)
+        ids, vectors = label_only_vectors(
+            version.city_ids, items.values_list("pk", "city_id"), settings.BASELINE_SMOOTHING
+        )
+        errors = []
+    else:
+        classifier = classifier_for(version)
+        items = all_photos(photo_ids)
+        key = version.params.get("embedding_key") or embedding_key(classifier.backbone, version)
+        found, errors = ensure_embeddings(classifier.backbone, key, items, progress, tta=classifier.tta)
+        ids = [p.photo_id for p in items if p.photo_id in found]
+        vectors = classifier.predict_embeddings(np.stack([found[i] for i in ids])) if ids else None
+    if ids:
+        write_predictions(version, ids, vectors)
+    progress(len(ids), len(ids), f"Predicted {len(ids)} photos")
+    return {
+        "predicted": len(ids),
+        "achieved": len(ids),
+        "errors": errors,
+        "message": f"Wrote {len(ids)} probability vectors under {version}.",
+    }
+
+
+def _missing_photo_ids(version: ModelVersion) -> list[int]:
+    return list(Photo.objects.exclude(predictions__model_version=version).values_list("pk", flat=True))
+
+
+# --- activation ----------------------------------------------------------------------------------------------
+
+
+def activate(version: ModelVersion, progress=progress_noop) -> dict:
+    """Make `version` the model the swipe loop uses. The one way to activate, for every kind of model:
+
+    1. predict every photo that has no vector under it yet (outside the transaction: it can take minutes);
+    2. switch in one transaction, so the swipe loop sees the old model or the new one, never neither;
+    3. predict the photos added while 1 ran (their predict job asked the old model);
+    4. queue a rescore of every profile (each also replays lazily on its next swipe).
     """
-    job = Job.objects.get(pk=job_id)
-    if job.is_finished:
-        log.warning("job %s already %s; not running it again", job.pk, job.status)
-        return job
-    now = timezone.now()
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=now, heartbeat_at=now)
-    job.refresh_from_db()
-    try:
-        result = work(job, ProgressReporter(job.pk)) or {}
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if _will_retry(task, exc):
-            Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, message=f"Retrying after {error}")
-        else:
-            Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.FAILED,
-                finished_at=timezone.now(),
-                message=error,
-                result={"traceback": traceback.format_exc(limit=8)},
-            )
-        raise
-    done = Job.objects.get(pk=job.pk)
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        progress_done=max(done.progress_done, done.progress_total),
-        result=result,
-        message=result.get("message", done.message),
+    if version.status != ModelVersion.Status.READY:
+        raise ModelUnavailable(f"{version} is {version.get_status_display().lower()}, not ready")
+    predicted = 0
+    missing = _missing_photo_ids(version)
+    if missing:
+        predicted += predict_version(version, missing, progress)["predicted"]
+    with transaction.atomic():
+        previous = list(
+            ModelVersion.objects.select_for_update().filter(is_active=True).exclude(pk=version.pk)
+        )
+        ModelVersion.objects.filter(pk__in=[v.pk for v in previous]).update(is_active=False)
+        switched = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.READY).update(
+            is_active=True, activated_at=timezone.now()
+        )
+        if not switched:
+            raise ModelUnavailable(f"{version} was deleted or is no longer ready")
+    version.refresh_from_db()
+    late = _missing_photo_ids(version)
+    if late:
+        predicted += predict_version(version, late, progress)["predicted"]
+    rescore = start_job("rescore") if previous else None  # with no model before, no profile has scores
+    return {
+        "activated": version.pk,
+        "predicted": predicted,
+        "rescore_job": rescore.pk if rescore else None,
+        "message": f"{version} is active"
+        + (f"; profiles are being rescored (job #{rescore.pk})." if rescore else "."),
+    }
+
+
+# --- the label-only baseline ---------------------------------------------------------------------------------
+
+
+def sync_label_only_model() -> ModelVersion | None:
+    """Keep the label-only baseline current while it is (or would be) the active model.
+
+    Its city order is the cities that have photos. When that set changes a new version replaces it;
+    otherwise photos without a vector get one. A trained CNN, once active, is left alone.
+    """
+    active = ModelVersion.objects.filter(is_active=True).first()
+    if active and not active.is_label_only:
+        return active
+    city_ids = list(
+        City.objects.filter(photos__isnull=False).distinct().order_by("id").values_list("id", flat=True)
     )
-    job.refresh_from_db()
-    return job
+    if not city_ids:
+        return active
+    if active is not None and active.city_ids == city_ids:
+        missing = _missing_photo_ids(active)
+        if missing:
+            predict_version(active, missing)
+        return active
+    version = ModelVersion.objects.create(
+        name=f"label-only ({len(city_ids)} cities)",
+        backbone=ModelVersion.LABEL_ONLY,
+        city_ids=city_ids,
+        status=ModelVersion.Status.READY,
+        metrics={"note": "baseline: each photo is a smoothed one-hot of the city it was filed under"},
+    )
+    activate(version)
+    # Older baselines are rebuilt from labels at will; drop them and their vectors.
+    ModelVersion.objects.filter(backbone=ModelVersion.LABEL_ONLY, is_active=False).delete()
+    return version
 
 
-def _will_retry(task, exc: Exception) -> bool:
-    if task is None:
-        return False
-    retryable = tuple(getattr(task, "autoretry_for", ()) or ())
-    return isinstance(exc, retryable) and task.request.retries < task.max_retries
+def predict_new_photos(photo_ids: list[int], progress=progress_noop) -> dict:
+    """Vectors for photos just added, from the active model (the label-only baseline until a CNN is)."""
+    active = sync_label_only_model()
+    if active is None:
+        return {"predicted": 0, "message": "No model yet: the photos get vectors when one is trained."}
+    if active.is_label_only:
+        return {"predicted": len(photo_ids), "message": f"{len(photo_ids)} photos joined {active}."}
+    return predict_version(active, photo_ids, progress)
 
 
-def fail_stale_jobs(now=None) -> int:
-    """Jobs left running by a worker that died (no heartbeat for a while) are marked failed."""
+def fail_abandoned_trainings(now=None) -> int:
+    """Versions left "training" by a job that ended (or a process that died) are marked failed."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    return Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=Job.Status.FAILED,
-        finished_at=now,
-        message="The worker stopped reporting progress (it was killed or crashed).",
+    abandoned = []
+    for version in ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING):
+        job_id = version.params.get("job")
+        job = Job.objects.filter(pk=job_id).first() if job_id else None
+        if (job is not None and job.is_finished) or (
+            job is None and version.created_at < now - TRAINING_GIVES_UP_AFTER
+        ):
+            abandoned.append(version.pk)
+    return ModelVersion.objects.filter(pk__in=abandoned, status=ModelVersion.Status.TRAINING).update(
+        status=ModelVersion.Status.FAILED
     )
+
+
+# --- classifying a visitor's photo ---------------------------------------------------------------------------
 
 
 def start_classification(visitor: str, image) -> Job:
-    """Store a visitor's validated photo where the ml worker can read it, and queue its classification.
+    """Store a visitor's validated photo (a cities ValidImage) in the storage and queue its classification.
 
-    `image` is a cities.ingest.ValidImage. The worker deletes the file once it has classified it.
+    The worker deletes it once it has classified it: visitors' photos are not kept.
     """
-    import uuid
-    from pathlib import Path
+    buffer = io.BytesIO()
+    image.image.save(buffer, format="JPEG", quality=90)
+    name = default_storage.save(f"classify/{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()))
+    return start_job("classify", params={"name": name, "visitor": visitor, "k": 5})
 
-    relative = Path("classify") / f"{uuid.uuid4().hex}.jpg"
-    target = Path(settings.MEDIA_ROOT) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    image.image.save(target, format="JPEG", quality=90)
-    return start_job(Job.Kind.CLASSIFY, params={"path": str(relative), "visitor": visitor, "k": 5})
+
+def classify_images(names: list[str], k: int = 5, open_file=None) -> list[list[tuple[City, float]]]:
+    """Top-k cities for images under the active model: storage names by default, or files that `open_file`
+    opens (the classify command passes local paths)."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or version.is_label_only:
+        raise ModelUnavailable("no trained CNN is active yet; train one in the admin first")
+    classifier = classifier_for(version)
+    prediction = classifier.predict_paths(names, open_file=open_file or open_photo)
+    if prediction.errors:
+        raise ModelUnavailable(
+            "; ".join(f"{Path(names[e.index]).name}: {e.message}" for e in prediction.errors)
+        )
+    cities = City.objects.in_bulk(version.city_ids)
+    return [[(cities[c], p) for c, p in row] for row in classifier.top_k(prediction.probabilities, k)]
+
+
+def classify_stored(name: str, k: int = 5) -> list[tuple[City, float]]:
+    """Top-k cities for a visitor's stored photo; the photo is deleted afterwards, whatever happens."""
+    try:
+        (top,) = classify_images([name], k)
+        return top
+    finally:
+        default_storage.delete(name)

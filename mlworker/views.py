@@ -1,31 +1,124 @@
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
+"""Public pages that show what the model learnt: "which city does my photo look like?" (/classify/; the ml
+worker answers and htmx polls for the result), a city's look-alikes and the similarity heatmap."""
+
+import secrets
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from .models import Job
-from .services import start_job
+from cities.ingest import ImageRejected, validate_image
+from cities.models import City
+from jobs.models import Job
+
+from . import similarity
+from .selectors import active_model, city_similarity
+from .services import start_classification
+
+VISITOR_KEY = "vibes_visitor"
 
 
-def _require_staff(request):
-    if not (request.user.is_authenticated and request.user.is_staff):
-        raise PermissionDenied("Only staff can start jobs.")
+def _visitor_token(request) -> str:
+    """A random token in the signed session: only the browser that uploaded a photo sees its result."""
+    if VISITOR_KEY not in request.session:
+        request.session[VISITOR_KEY] = secrets.token_urlsafe(16)
+    return request.session[VISITOR_KEY]
 
 
-@require_POST
-def start_rescore(request):
-    _require_staff(request)
-    job = start_job(Job.Kind.RESCORE, user=request.user)
-    return redirect("admin:mlworker_job_change", job.pk)
+@require_http_methods(["GET", "POST"])
+def classify(request):
+    model = active_model()
+    trained = model is not None and not model.is_label_only
+    error = ""
+    if request.method == "POST" and trained:
+        upload = request.FILES.get("photo")
+        if upload is None:
+            error = "Choose a photo first."
+        else:
+            try:
+                valid = validate_image(upload.name, upload.read())
+            except ImageRejected as exc:
+                error = f"{exc.name}: {exc.reason}"
+            else:
+                job = start_classification(_visitor_token(request), valid)
+                return redirect("mlworker:classify_result", job.pk)
+    status = 400 if error else 200
+    return render(
+        request, "mlworker/classify.html", {"model": model, "trained": trained, "error": error}, status=status
+    )
 
 
 @require_GET
-@staff_member_required
-def job_progress(request, pk: int):
-    """The progress bar fragment; htmx polls it every second and stops (HTTP 286) when the job ends."""
-    job = get_object_or_404(Job, pk=pk)
-    response = render(request, "mlworker/partials/job_progress.html", {"job": job})
-    if job.is_finished and request.htmx:
-        response.status_code = HttpResponseStopPolling.status_code
+def classify_result(request, pk: int):
+    job = get_object_or_404(Job, pk=pk, kind="classify")
+    if not job.params.get("visitor") or job.params.get("visitor") != request.session.get(VISITOR_KEY):
+        raise Http404("No such classification in this browser session.")
+    context = {"job": job, "top": job.result.get("top", [])}
+    if request.htmx:
+        response = render(request, "mlworker/partials/classify_result.html", context)
+        if job.is_finished:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "mlworker/classify_result.html", context)
+
+
+SIMILAR_SHOWN = 6
+HEATMAP_MAX_CITIES = 40
+HEATMAP_CELL = 28  # px per city pair
+HEATMAP_MARGIN = 130  # room for the city names left of and above the grid
+
+
+@require_GET
+def lookalikes(request, slug: str):
+    """A city's look-alikes. The city page loads this section with htmx (cities cannot read the model);
+    without JavaScript its link opens it as a page of its own."""
+    city = get_object_or_404(City, slug=slug)
+    sim = city_similarity()
+    baseline = sim is None or sim.version.is_label_only
+    context = {
+        "city": city,
+        "similar": [] if baseline else sim.most_similar(city.pk, SIMILAR_SHOWN),
+        "baseline": baseline,
+        "has_photos": city.photos.servable().exists(),
+    }
+    template = "mlworker/partials/lookalikes.html" if request.htmx else "mlworker/lookalikes.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+def similarity_heatmap(request):
+    sim = city_similarity()
+    cells, labels = [], []
+    baseline = sim is None or sim.version.is_label_only
+    if not baseline:
+        with_photos = [i for i in range(len(sim.city_ids)) if sim.photo_counts[i] > 0]
+        with_photos = sorted(with_photos, key=lambda i: -sim.photo_counts[i])[:HEATMAP_MAX_CITIES]
+        sub = sim.matrix[with_photos][:, with_photos]
+        order = [with_photos[i] for i in similarity.heatmap_order(sub)]
+        cities = City.objects.in_bulk([sim.city_ids[i] for i in order])
+        labels = [cities[sim.city_ids[i]] for i in order]
+        cells = [
+            {"row": r, "col": c, "value": float(sim.matrix[a, b]), "a": labels[r], "b": labels[c]}
+            for r, a in enumerate(order)
+            for c, b in enumerate(order)
+            if a != b
+        ]
+    cell, margin = HEATMAP_CELL, HEATMAP_MARGIN
+    for c in cells:
+        c["x"], c["y"] = margin + c["col"] * cell, margin + c["row"] * cell
+    context = {
+        "rows": [{"city": city, "y": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
+        "columns": [{"city": city, "x": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
+        "cells": cells,
+        "cell": cell,
+        "margin": margin,
+        # Room on the right for the last rotated column names.
+        "extent": margin + cell * max(1, len(labels)) + 90,
+        "model": sim.version if sim else None,
+        "baseline": baseline,
+    }
+    return render(request, "mlworker/similarity.html", context)

@@ -1,4 +1,10 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from jobs.services import start_job
 
 from .models import Swipe, UserProfile
 
@@ -8,6 +14,25 @@ class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["__str__", "swipe_count", "round", "scores_model", "updated_at"]
     readonly_fields = ["scores", "scores_model", "queue_salt", "queue_position", "swipe_count", "round"]
     search_fields = ["user__username"]
+    change_list_template = "admin/swipes/userprofile/change_list.html"
+
+    def get_urls(self):
+        rescore = path(
+            "rescore/", self.admin_site.admin_view(self.start_rescore), name="swipes_userprofile_rescore"
+        )
+        return [rescore, *super().get_urls()]
+
+    def start_rescore(self, request):
+        """Replay every profile's swipe log under the active model, as a job (its page shows the progress)."""
+        return _start_rescore(request, self.has_change_permission(request))
+
+
+@require_POST
+def _start_rescore(request, allowed: bool):
+    if not allowed:
+        raise PermissionDenied("Recomputing scores needs the right to change profiles.")
+    job = start_job("rescore", user=request.user)
+    return redirect("admin:jobs_job_change", job.pk)
 
 
 @admin.register(Swipe)

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import Count, Max, Sum
 from threadpoolctl import threadpool_limits
 
-from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction, servable_q
+from cities.models import Photo, servable_q
+from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
 
 from .catalogue import PhotoSet
 from .policies import make_policy

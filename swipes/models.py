@@ -24,7 +24,7 @@ class UserProfile(models.Model):
     queue_position = models.BigIntegerField(default=-1, help_text="Queue order of the last photo swiped.")
     swipe_count = models.PositiveIntegerField(default=0)
     scores_model = models.ForeignKey(
-        "cities.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "mlworker.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     scores = models.BinaryField(default=b"")
     created_at = models.DateTimeField(auto_now_add=True)

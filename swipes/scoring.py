@@ -39,15 +39,6 @@ def rank(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-scores, kind="stable")
 
 
-def smoothed_one_hot(n_cities: int, index: int, smoothing: float) -> np.ndarray:
-    """The label-only baseline vector: 1 - smoothing on the labelled city, the rest spread evenly."""
-    if n_cities == 1:
-        return np.ones(1, dtype=np.float32)
-    vector = np.full(n_cities, smoothing / (n_cities - 1), dtype=np.float32)
-    vector[index] = 1.0 - smoothing
-    return vector
-
-
 def top_contributors(liked_vectors: np.ndarray, city_index: int, k: int = 3) -> np.ndarray:
     """Rows of `liked_vectors` (one per liked photo) that added most to one city's score, best first.
 

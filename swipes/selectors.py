@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Value
 
-from cities.models import City, ModelVersion, Photo
-from cities.selectors import active_model
+from cities.models import City, Photo
+from mlworker.models import ModelVersion
+from mlworker.selectors import active_model
 
 from . import scoring
 from .engine import StaleState, engine_for

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from cities.models import ModelVersion, Photo
-from cities.selectors import active_model
+from cities.models import Photo
+from mlworker.models import ModelVersion
+from mlworker.selectors import active_model
 
 from . import selectors
 from .engine import engine_for

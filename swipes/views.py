@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cities.selectors import active_model
+from mlworker.selectors import active_model
 
 from . import charts, selectors, services
 

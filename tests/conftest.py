@@ -15,7 +15,7 @@ from PIL import Image
 
 from cities.ingest import ingest_bytes
 from cities.models import City
-from cities.services import sync_label_only_model
+from mlworker.services import sync_label_only_model
 from swipes.engine import forget_engine
 
 ROOT = Path(__file__).resolve().parent.parent

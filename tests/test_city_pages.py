@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from django.test import Client
 
-from cities import similarity
-from cities.models import ModelVersion, Photo
-from cities.services import activate_model, write_predictions
+from cities.models import Photo
+from mlworker import similarity
+from mlworker.models import ModelVersion
+from mlworker.services import activate, write_predictions
 
 
 def test_mean_vectors_average_each_citys_photos():
@@ -44,23 +45,31 @@ def confusing_model(photo_set):
     ids = [p.pk for slug in rows for p in photos[slug]]
     vectors = [rows[slug] for slug in rows for _ in photos[slug]]
     write_predictions(version, ids, np.array(vectors, dtype=np.float32))
-    activate_model(version)
+    activate(version)
     return photos
 
 
-def test_city_page_lists_photos_and_the_most_similar_cities(confusing_model):
+def test_city_page_lists_photos_and_loads_the_most_similar_cities(confusing_model):
     page = Client().get("/cities/alpha/").content.decode()
-    similar = page.split('id="similar-cities"')[1].split("</ol>")[0]
+    assert page.count("<figure>") == 4
+    # The look-alikes come from the model's page: htmx loads them, and the plain link works without JS.
+    assert 'hx-get="/cities/alpha/look-alikes/"' in page and 'href="/cities/alpha/look-alikes/"' in page
+    fragment = Client().get("/cities/alpha/look-alikes/", HTTP_HX_REQUEST="true")
+    assert "<html" not in fragment.content.decode() and "HX-Request" in fragment["Vary"]
+    similar = fragment.content.decode().split('id="similar-cities"')[1].split("</ol>")[0]
     assert similar.index('data-slug="beta"') < similar.index('data-slug="gamma"')
-    assert "100%" in similar and page.count("<figure>") == 4
+    assert "100%" in similar
+    full = Client().get("/cities/alpha/look-alikes/").content.decode()
+    assert "<html" in full and 'id="similar-cities"' in full
 
 
 def test_city_page_under_the_baseline_explains_why_there_are_no_look_alikes(photo_set):
     photo_set()
-    page = Client().get("/cities/alpha/").content.decode()
+    page = Client().get("/cities/alpha/look-alikes/").content.decode()
     assert 'id="similar-empty"' in page and "trained" in page
     assert "CNN" not in page and "baseline" not in page  # no engineering words on a public page
     assert Client().get("/cities/no-such-city/").status_code == 404
+    assert Client().get("/cities/no-such-city/look-alikes/").status_code == 404
 
 
 def test_similarity_heatmap_draws_one_cell_per_city_pair(confusing_model):

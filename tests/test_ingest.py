@@ -10,8 +10,10 @@ from django.core.management import call_command
 from PIL import Image
 
 from cities.ingest import DuplicatePhoto, ImageRejected, ingest_bytes, validate_image
-from cities.models import ModelVersion, Photo, PhotoPrediction
+from cities.models import Photo
+from mlworker.models import ModelVersion, PhotoPrediction
 from tests.conftest import jpeg_bytes
+from tests.helpers import run_queued_jobs
 
 
 def png_bytes(size=(40, 30), mode="RGBA") -> bytes:
@@ -126,6 +128,7 @@ class TestAdminUpload:
         assert response.status_code == 200
         assert "lisbon" in response.content.decode().lower() and "3 stored" in response.content.decode()
         assert Photo.objects.filter(city=city).count() == 3
+        run_queued_jobs("predict")  # the job the upload asked for
         version = ModelVersion.objects.get(is_active=True)
         assert PhotoPrediction.objects.filter(model_version=version).count() == 3
 
@@ -187,6 +190,7 @@ def test_import_photos_reads_city_folders_and_reports_bad_files(tmp_path, make_c
     (tmp_path / "vienna" / "again.jpg").write_bytes(jpeg_bytes(seed=11))  # same bytes as berlin/1.jpg
     (tmp_path / "atlantis" / "1.jpg").write_bytes(jpeg_bytes(seed=13))
     call_command("import_photos", str(tmp_path))
+    run_queued_jobs("predict")
     out, err = capsys.readouterr()
     assert "3 stored, 1 duplicate skipped, 2 rejected" in out
     assert "broken.jpg" in err and "no city with slug 'atlantis'" in err

@@ -4,14 +4,15 @@ the classify job itself is exercised in tests/test_modeling.py."""
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from cities.models import ModelVersion
-from cities.services import activate_model, write_predictions
+from jobs.models import Job
 from mlworker import charts
-from mlworker.modeling import TrainingOptions
-from mlworker.models import Job
+from mlworker.models import ModelVersion
+from mlworker.services import activate, write_predictions
+from mlworker.training import TrainingOptions
 from tests.conftest import jpeg_bytes
 
 
@@ -30,7 +31,7 @@ def trained_model(photo_set):
     )  # fmt: skip
     ids = [p.pk for city in photos.values() for p in city]
     write_predictions(version, ids, np.full((len(ids), 3), 1 / 3, dtype=np.float32))
-    activate_model(version)
+    activate(version)
     return version
 
 
@@ -43,10 +44,9 @@ def test_classify_explains_that_a_model_must_be_trained_first(photo_set):
 def test_a_valid_upload_queues_a_job_visible_only_to_its_session(trained_model, settings):
     client = Client()
     response = client.post("/classify/", {"photo": SimpleUploadedFile("me.jpg", jpeg_bytes(), "image/jpeg")})
-    job = Job.objects.get(kind=Job.Kind.CLASSIFY)
+    job = Job.objects.get(kind="classify")
     assert response.status_code == 302 and response["Location"] == f"/classify/{job.pk}/"
-    stored = settings.MEDIA_ROOT / job.params["path"]
-    assert stored.exists() and job.status == Job.Status.QUEUED
+    assert default_storage.exists(job.params["name"]) and job.status == Job.Status.QUEUED
     waiting = client.get(f"/classify/{job.pk}/", HTTP_HX_REQUEST="true")
     assert waiting.status_code == 200 and 'hx-trigger="every 1s"' in waiting.content.decode()
     assert Client().get(f"/classify/{job.pk}/").status_code == 404  # another browser
@@ -70,7 +70,7 @@ def test_a_valid_upload_queues_a_job_visible_only_to_its_session(trained_model, 
 def test_bad_uploads_get_a_clear_message_and_no_job(trained_model, upload, message):
     response = Client().post("/classify/", {"photo": upload})
     assert response.status_code == 400 and message in response.content.decode()
-    assert not Job.objects.exists()
+    assert not Job.objects.filter(kind="classify").exists()
 
 
 def test_an_oversize_upload_is_refused(trained_model, settings):
@@ -83,13 +83,13 @@ def test_an_oversize_upload_is_refused(trained_model, settings):
 
 def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo_set):
     photo_set()
-    assert "efficientnet_lite0" in staff_client.get("/admin/cities/modelversion/train/").content.decode()
+    assert "efficientnet_lite0" in staff_client.get("/admin/mlworker/modelversion/train/").content.decode()
     response = staff_client.post(
-        "/admin/cities/modelversion/train/",
+        "/admin/mlworker/modelversion/train/",
         {"backbones": ["efficientnet_lite0", "mobilenet_v2"], "epochs": 30, "fine_tune_blocks": 1},
     )
-    job = Job.objects.get(kind=Job.Kind.TRAIN)
-    assert response.status_code == 302 and response["Location"] == f"/admin/mlworker/job/{job.pk}/change/"
+    job = Job.objects.get(kind="train")
+    assert response.status_code == 302 and response["Location"] == f"/admin/jobs/job/{job.pk}/change/"
     assert job.params == {
         "backbones": ["efficientnet_lite0", "mobilenet_v2"], "epochs": 30, "fine_tune_blocks": 1,
         "drop_suspects": False, "activate": False, "skip_small_cities": False,
@@ -97,19 +97,19 @@ def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo
     # A blank block count means the default (fine-tune once the set is big enough).
     Job.objects.all().delete()
     staff_client.post(
-        "/admin/cities/modelversion/train/",
+        "/admin/mlworker/modelversion/train/",
         {"backbones": ["efficientnet_lite0"], "epochs": 30, "activate": "on"},
     )
-    options = TrainingOptions.from_params(Job.objects.get(kind=Job.Kind.TRAIN).params)
+    options = TrainingOptions.from_params(Job.objects.get(kind="train").params)
     assert options.fine_tune_blocks is None and not options.drop_suspects and options.activate
-    bad = staff_client.post("/admin/cities/modelversion/train/", {"backbones": ["vgg99"], "epochs": 5})
+    bad = staff_client.post("/admin/mlworker/modelversion/train/", {"backbones": ["vgg99"], "epochs": 5})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
 
 
 def test_non_staff_cannot_open_the_train_form(client, db):
     client.force_login(get_user_model().objects.create_user("m", password="pw-for-tests-only"))
     response = client.post(
-        "/admin/cities/modelversion/train/", {"backbones": ["efficientnet_lite0"], "epochs": 5}
+        "/admin/mlworker/modelversion/train/", {"backbones": ["efficientnet_lite0"], "epochs": 5}
     )
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not Job.objects.exists()
@@ -120,15 +120,15 @@ def test_activating_a_cnn_from_the_admin_runs_as_a_job(staff_client, trained_mod
         name="cnn 2", backbone="mobilenet_v2", city_ids=trained_model.city_ids, status="ready"
     )
     response = staff_client.post(
-        "/admin/cities/modelversion/", {"action": "activate", "_selected_action": [other.pk]}
+        "/admin/mlworker/modelversion/", {"action": "activate", "_selected_action": [other.pk]}
     )
-    job = Job.objects.get(kind=Job.Kind.ACTIVATE)
+    job = Job.objects.get(kind="activate")
     assert response.status_code == 302 and job.params == {"version": other.pk}
     assert ModelVersion.objects.get(is_active=True) == trained_model  # the worker switches it, not the web
 
 
 def test_the_version_page_shows_metrics_curves_and_the_confusion_matrix(staff_client, trained_model):
-    page = staff_client.get(f"/admin/cities/modelversion/{trained_model.pk}/change/").content.decode()
+    page = staff_client.get(f"/admin/mlworker/modelversion/{trained_model.pk}/change/").content.decode()
     assert "90.0%" in page and 'id="training-curves"' in page and page.count("<polyline") == 3
     matrix = page.split('id="confusion-matrix"')[1].split("</svg>")[0]
     assert matrix.count("<rect") == 4 + 1  # the 4 non-zero cells of the 3×3 matrix, and the frame
@@ -156,6 +156,6 @@ def test_make_demos_train_command_queues_one_training_only(photo_set, capsys):
     call_command("train", "--enqueue", "--activate", "--skip-small-cities", "--if-untrained")
     call_command("train", "--enqueue", "--activate", "--skip-small-cities", "--if-untrained")
     out = capsys.readouterr().out
-    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    job = Job.objects.get(kind="train")
     assert job.params["activate"] and job.params["skip_small_cities"]
     assert f"Queued train job #{job.pk}" in out and "not starting another" in out

@@ -9,16 +9,18 @@ import time
 import numpy as np
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 
-from cities.models import ModelVersion, Photo, PhotoEmbedding, PhotoPrediction
+from cities.models import Photo
 from cities.postcards import DEMO_STYLES, draw_postcard
-from mlworker import modeling, quality
-from mlworker.models import Job
-from mlworker.services import run_job
+from jobs.models import Job
+from mlworker import quality, tasks, training
+from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
 from swipes import services as swipe_services
 from swipes.models import UserProfile
+from tests.helpers import run_queued_jobs
 from tests.test_swipe_loop import replayed_from_db, stored_state
 
 pytestmark = pytest.mark.ml
@@ -43,15 +45,15 @@ def imported(db, tmp_path, make_city):
     for slug in STYLES:
         make_city(slug)
     call_command("import_photos", str(postcards(tmp_path / "set")))
+    run_queued_jobs("predict")  # the label-only baseline takes the new photos in
     return ModelVersion.objects.get(is_active=True)
 
 
 def train_job(params) -> Job:
-    job = Job.objects.create(kind=Job.Kind.TRAIN, params=params)
-    return run_job(
-        job.pk,
-        lambda job, progress: modeling.train(modeling.TrainingOptions.from_params(job.params), progress),
-    )
+    job = Job.objects.create(kind="train", params=params)
+    tasks.train_model.apply(args=[job.pk])
+    job.refresh_from_db()
+    return job
 
 
 def test_training_writes_metrics_an_artifact_and_a_vector_per_photo(imported):
@@ -71,7 +73,7 @@ def test_training_writes_metrics_an_artifact_and_a_vector_per_photo(imported):
     assert len(version.metrics["confusion_matrix"]) == 3 and version.metrics["history"]["loss"]
     assert version.metrics["device"] == "CPU" or version.metrics["device"].startswith("GPU x")
     assert version.metrics["fine_tuned_blocks"] == 0 and version.metrics["train_seconds"] > 0
-    assert (modeling.Path(version.artifact_path) / "classifier.json").exists()
+    assert default_storage.exists(f"{version.artifact_path}/classifier.json")  # in the storage, not a path
     vectors = [p.vector for p in PhotoPrediction.objects.filter(model_version=version)]
     assert len(vectors) == 15 and all(v.shape == (3,) and abs(v.sum() - 1) < 1e-4 for v in vectors)
     assert PhotoEmbedding.objects.filter(backbone=version.params["embedding_key"]).count() == 15
@@ -99,9 +101,7 @@ def test_several_backbones_keep_the_best_by_validation_macro_f1(imported):
     ],
 )
 def test_bad_requests_fail_the_job_and_activate_nothing(imported, params, message):
-    with pytest.raises(modeling.TrainingRejected):
-        train_job(params | {"activate": True})
-    job = Job.objects.get()
+    job = train_job(params | {"activate": True})
     assert job.status == Job.Status.FAILED and message in job.message
     assert ModelVersion.objects.get(is_active=True) == imported
 
@@ -111,16 +111,16 @@ def test_too_few_cities_or_photos_is_a_clear_error(imported):
     Photo.objects.filter(city__slug="reykjavik").exclude(
         pk=Photo.objects.filter(city__slug="reykjavik").first().pk
     ).delete()
-    with pytest.raises(modeling.TrainingRejected, match="at least 5 photos; too few for: Reykjavik"):
-        modeling.training_photos()
-    with pytest.raises(modeling.TrainingRejected, match="at least 2 cities"):
-        modeling.training_photos(skip_small_cities=True)
+    with pytest.raises(training.TrainingRejected, match="at least 5 photos; too few for: Reykjavik"):
+        training.training_photos()
+    with pytest.raises(training.TrainingRejected, match="at least 2 cities"):
+        training.training_photos(skip_small_cities=True)
 
 
 def test_small_cities_can_be_left_out(imported):
     extra = Photo.objects.filter(city__slug="reykjavik")
     extra.exclude(pk__in=list(extra.values_list("pk", flat=True)[:2])).delete()
-    photos, skipped = modeling.training_photos(skip_small_cities=True)
+    photos, skipped = training.training_photos(skip_small_cities=True)
     assert skipped == ["Reykjavik"] and {p.city_id for p in photos} == set(
         Photo.objects.filter(city__slug__in=["kyoto", "miami"]).values_list("city_id", flat=True)
     )
@@ -151,7 +151,7 @@ def test_a_stopped_or_failed_training_leaves_the_active_model_untouched(imported
             raise stop("stopped by the time limit" if stop is SoftTimeLimitExceeded else "disk full")
 
     with pytest.raises(stop):
-        modeling.train(modeling.TrainingOptions.from_params(TINY | {"activate": True}), progress)
+        training.train(training.TrainingOptions.from_params(TINY | {"activate": True}), progress)
     assert ModelVersion.objects.get(is_active=True) == active
     failed = ModelVersion.objects.exclude(pk__in=[active.pk, imported.pk]).get()
     assert failed.status == ModelVersion.Status.FAILED and stop.__name__ in failed.metrics["error"]
@@ -162,13 +162,13 @@ def test_a_stopped_or_failed_training_leaves_the_active_model_untouched(imported
 
 
 def test_fine_tuning_is_automatic_once_the_set_is_big_enough():
-    auto = modeling.TrainingOptions()
-    assert auto.blocks_to_fine_tune(modeling.FINE_TUNE_MIN_PHOTOS - 1) == 0
-    assert auto.blocks_to_fine_tune(modeling.FINE_TUNE_MIN_PHOTOS) == modeling.FINE_TUNE_BLOCKS > 0
-    assert modeling.TrainingOptions(fine_tune_blocks=0).blocks_to_fine_tune(10_000) == 0
-    assert modeling.TrainingOptions(fine_tune_blocks=2).blocks_to_fine_tune(10) == 2
+    auto = training.TrainingOptions()
+    assert auto.blocks_to_fine_tune(training.FINE_TUNE_MIN_PHOTOS - 1) == 0
+    assert auto.blocks_to_fine_tune(training.FINE_TUNE_MIN_PHOTOS) == training.FINE_TUNE_BLOCKS > 0
+    assert training.TrainingOptions(fine_tune_blocks=0).blocks_to_fine_tune(10_000) == 0
+    assert training.TrainingOptions(fine_tune_blocks=2).blocks_to_fine_tune(10) == 2
     # Random-weight test backbones have nothing to fine-tune from.
-    assert modeling.TrainingOptions(weights=None).blocks_to_fine_tune(10_000) == 0
+    assert training.TrainingOptions(weights=None).blocks_to_fine_tune(10_000) == 0
 
 
 def test_training_leaves_suspects_out_and_scores_every_photo(imported, tmp_path):
@@ -202,6 +202,8 @@ def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, 
     job = train_job(TINY | {"activate": True})
     version = ModelVersion.objects.get(is_active=True)
     assert version.pk == job.result["best_version"] and version.backbone == "mobilenet_v2"
+    (rescore,) = run_queued_jobs("rescore")  # activation queued it
+    assert rescore.status == Job.Status.SUCCEEDED
     profile.refresh_from_db()
     assert profile.scores_model == version
     assert np.array_equal(stored_state(profile), replayed_from_db(profile))
@@ -217,15 +219,12 @@ def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, 
 def test_photos_added_under_a_trained_model_are_queued_for_inference(imported, tmp_path):
     train_job(TINY | {"activate": True})
     call_command("import_photos", str(postcards(tmp_path / "more", per_city=1, styles=["kyoto"], first=50)))
-    job = Job.objects.get(kind=Job.Kind.PREDICT)
+    job = Job.objects.get(kind="predict", status=Job.Status.QUEUED)
     new = Photo.objects.order_by("-pk").first()
-    assert job.params["photo_ids"] == [new.pk]
-    run_job(
-        job.pk,
-        lambda job, progress: modeling.predict_version(
-            ModelVersion.objects.get(pk=job.params["version"]), job.params["photo_ids"], progress
-        ),
-    )
+    assert job.params == {"photo_ids": [new.pk]}  # asked by kind: cities does not know which model is active
+    assert not PhotoPrediction.objects.filter(photo=new, model_version__is_active=True).exists()
+    (done,) = run_queued_jobs("predict")
+    assert done.status == Job.Status.SUCCEEDED and done.result["predicted"] == 1
     assert PhotoPrediction.objects.filter(photo=new, model_version__is_active=True).exists()
 
 
@@ -251,13 +250,19 @@ def test_import_train_on_the_ml_worker_activate_and_swipe(
     for slug in STYLES:
         make_city(slug)
     call_command("import_photos", str(postcards(tmp_path / "set")))
+    predict = Job.objects.get(kind="predict")  # the worker gives the new photos their baseline vectors
+    deadline = time.monotonic() + 60
+    while not predict.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        predict.refresh_from_db()
+    assert predict.status == Job.Status.SUCCEEDED, predict.message
     client = Client()
     client.post("/swipe/", {"photo": Photo.objects.order_by("queue_key").first().pk, "liked": "1"})
     response = staff_client.post(
-        "/admin/cities/modelversion/train/",
+        "/admin/mlworker/modelversion/train/",
         {"backbones": ["efficientnet_lite0"], "epochs": 20, "fine_tune_blocks": 0, "activate": "on"},
     )
-    job = Job.objects.get(kind=Job.Kind.TRAIN)
+    job = Job.objects.get(kind="train")
     assert response.status_code == 302 and job.params["activate"] is True
     deadline = time.monotonic() + 240
     while not job.is_finished and time.monotonic() < deadline:

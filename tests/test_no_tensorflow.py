@@ -19,7 +19,7 @@ from django.urls import get_resolver
 from tests.conftest import jpeg_bytes
 from cities.ingest import ingest_bytes
 from cities.models import City
-from cities.services import sync_label_only_model
+from mlworker.services import sync_label_only_model
 import mlworker.tasks, mlworker.admin, cities.admin, swipes.admin  # everything the web process loads
 
 city = City.objects.create(slug="oslo", name="Oslo")
@@ -34,8 +34,8 @@ assert client.post("/swipe/", {"photo": photo.pk, "liked": "1"}).status_code == 
 assert client.get("/recommendations/").status_code == 200
 admin = get_user_model().objects.create_superuser("root", password="x")
 client.force_login(admin)
-admin_pages = ["/admin/", "/admin/cities/photo/", "/admin/cities/modelversion/", "/admin/mlworker/job/",
-               "/admin/cities/photo/upload/", "/admin/cities/city/", "/admin/cities/modelversion/train/"]
+admin_pages = ["/admin/", "/admin/cities/photo/", "/admin/mlworker/modelversion/", "/admin/jobs/job/",
+               "/admin/cities/photo/upload/", "/admin/cities/city/", "/admin/mlworker/modelversion/train/"]
 for url in admin_pages:
     assert client.get(url).status_code == 200, url
 loaded = sorted(name for name in sys.modules if name == "tensorflow" or name.startswith(("tensorflow.", "keras")))

@@ -9,6 +9,7 @@ from cities import selectors as city_selectors
 from cities.models import Photo
 from cities.services import set_photo_status
 from mlworker.photo_quality import suspect_photo_ids
+from mlworker.selectors import active_model
 from swipes import selectors
 from swipes.engine import forget_engine
 from swipes.models import UserProfile
@@ -49,7 +50,7 @@ def test_hidden_and_low_quality_photos_leave_the_swipe_queue(photo_set, settings
     servable = set(Photo.objects.servable().values_list("pk", flat=True))
     assert low.pk not in servable and hidden.pk not in servable
     assert {good.pk, unassessed.pk} <= servable and len(servable) == 10
-    version = city_selectors.active_model()
+    version = active_model()
     assert set(selectors.queue_photos(version).values_list("pk", flat=True)) == servable
     assert selectors.queue_size(version) == 10
     shown = served_ids(UserProfile.objects.create())

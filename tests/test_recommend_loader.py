@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from bench.recommend_sim import load_photo_set_from_db
-from cities.models import ModelVersion, Photo, PhotoEmbedding
+from cities.models import Photo
+from mlworker.models import ModelVersion, PhotoEmbedding
 
 
 @pytest.mark.django_db

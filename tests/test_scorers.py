@@ -193,9 +193,9 @@ def test_the_default_scorer_is_registered_and_unknown_names_are_refused():
 def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
     """Under the label-only baseline (no embeddings), a city liked every time must outrank one liked
     two times in three: few clusters over few photos would merge them."""
+    from mlworker.label_only import smoothed_one_hot
     from swipes.catalogue import PhotoSet
     from swipes.scorers import make_scorer
-    from swipes.scoring import smoothed_one_hot
 
     labels = np.repeat(np.arange(4), 4)
     photos = PhotoSet(probabilities=np.array([smoothed_one_hot(4, c, 0.1) for c in labels]), labels=labels)

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mlworker import label_only
 from swipes import charts, scoring
 
 
@@ -49,11 +50,11 @@ def test_rank_is_descending_and_stable_on_ties():
 
 
 def test_smoothed_one_hot_is_a_probability_vector():
-    vector = scoring.smoothed_one_hot(5, 2, 0.1)
+    vector = label_only.smoothed_one_hot(5, 2, 0.1)
     assert vector[2] == pytest.approx(0.9)
     assert vector.sum() == pytest.approx(1.0)
     assert np.all(np.delete(vector, 2) == pytest.approx(0.025))
-    assert scoring.smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
+    assert label_only.smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
 
 
 def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
@@ -68,7 +69,7 @@ def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
 
 
 def test_top_contributors_ignore_the_smoothing_share_of_other_cities():
-    liked = np.stack([scoring.smoothed_one_hot(4, 2, 0.1), scoring.smoothed_one_hot(4, 1, 0.1)])
+    liked = np.stack([label_only.smoothed_one_hot(4, 2, 0.1), label_only.smoothed_one_hot(4, 1, 0.1)])
     assert scoring.top_contributors(liked, 2).tolist() == [0]
     assert scoring.top_contributors(liked, 1).tolist() == [1]
     assert scoring.top_contributors(liked, 0).tolist() == []  # liked nothing from city 0

@@ -8,6 +8,7 @@ from PIL import Image
 from cities.models import Photo
 from mlworker.scraping import ScrapeError, build_request, scrape
 from tests.fakeweb import encode, photo_like, stream_forever
+from tests.helpers import run_queued_jobs
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ def test_valid_jpeg_and_png_are_stored_with_credit_and_licence(scrape_settings, 
     assert len(street.perceptual_hash) == 16 and street.thumbnail
     assert Image.open(street.image.path).format == "JPEG"
     assert fake_web.searches[:2] == ["Berlin skyline filetype:bitmap", "Berlin street filetype:bitmap"]
-    assert berlin.photos.first().predictions.exists()  # the active (baseline) model gave it a vector
+    assert not berlin.photos.first().predictions.exists()  # asked for by a predict job...
+    run_queued_jobs("predict")
+    assert berlin.photos.first().predictions.exists()  # ...which the active (baseline) model answers
 
 
 def test_large_photos_are_downscaled_and_get_a_thumbnail(scrape_settings, fake_web, berlin):

@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from cities.models import ModelVersion, Photo, PhotoPrediction
-from cities.selectors import active_model
+from cities.models import Photo
+from mlworker import label_only
+from mlworker.models import ModelVersion, PhotoPrediction
+from mlworker.selectors import active_model
 from swipes import scoring, services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
@@ -261,11 +263,11 @@ def test_scores_follow_a_model_switch_by_replaying_the_log(client_with_photos, o
     new = ModelVersion.objects.create(
         name="uniform", backbone="test", city_ids=old.city_ids, status=ModelVersion.Status.READY
     )
-    from cities.services import activate_model, write_predictions
+    from mlworker.services import activate, write_predictions
 
     all_photos = list(Photo.objects.values_list("pk", flat=True))
     write_predictions(new, all_photos, np.full((len(all_photos), 3), 1 / 3, dtype=np.float32))
-    activate_model(new)
+    activate(new)
     client.get("/recommendations/")
     profile.refresh_from_db()
     assert profile.scores_model_id == new.pk
@@ -345,7 +347,7 @@ def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 266, 5000)
-    probabilities = np.array([scoring.smoothed_one_hot(266, c, 0.1) for c in labels])
+    probabilities = np.array([label_only.smoothed_one_hot(266, c, 0.1) for c in labels])
     # Two catalogues, as two processes would have (a PhotoSet caches its projection).
     with threadpool_limits(limits=2, user_api="blas"):
         scorer_two, _ = derive(PhotoSet(probabilities=probabilities, labels=labels))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from mlworker import modeling
+from jobs.models import Job
+from mlworker import training
 from mlworker.evaluation import most_confused_pairs
-from mlworker.models import Job
 from tests.test_modeling import imported, postcards  # noqa: F401 (imported is a fixture)
 
 # --- the most confused pairs (pure) ------------------------------------------------------------------------
@@ -86,14 +86,14 @@ def test_every_train_flag_is_a_training_option():
         "--tta",
         "--drop-suspects",
     )
-    options = modeling.TrainingOptions.from_params(Job.objects.get().params)
+    options = training.TrainingOptions.from_params(Job.objects.get().params)
     assert (options.fine_tune_blocks, options.fine_tune_epochs, options.tta, options.drop_suspects) == (
         3,
         1,
         True,
         True,
     )
-    defaults = modeling.TrainingOptions.from_params({})
+    defaults = training.TrainingOptions.from_params({})
     assert defaults.tta is False and defaults.drop_suspects is False and defaults.fine_tune_blocks is None
 
 

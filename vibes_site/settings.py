@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "jobs",
     "cities",
     "swipes",
     "mlworker",
@@ -171,6 +172,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Every job task is routed by its declared kind (jobs/registry.py); undeclared tasks use the default queue.
+CELERY_TASK_ROUTES = ("jobs.registry.route_task",)
+# Housekeeping on the beat schedule (`celery worker -B` in make demo, the beat service in docker-compose).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-jobs": {"task": "jobs.sweep_stale_jobs", "schedule": 60.0},
+    "fail-abandoned-trainings": {"task": "mlworker.fail_abandoned_trainings", "schedule": 300.0},
+}
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=15 * 60)

@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from mlworker import classify_views
 from swipes.views import VibesLoginView, signup
 
 from .views import healthz
@@ -25,10 +24,9 @@ urlpatterns = [
     path("accounts/login/", VibesLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", signup, name="signup"),
-    path("jobs/", include("mlworker.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("", include("mlworker.urls")),  # /classify/, /cities/similarity/, /cities/<slug>/look-alikes/
     path("cities/", include("cities.urls")),
-    path("classify/", classify_views.classify, name="classify"),
-    path("classify/<int:pk>/", classify_views.classify_result, name="classify_result"),
     path("", include("swipes.urls")),
 ]
 

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from .backbones import Backbone, build_backbone
-from .pipeline import ImageError, ProgressCallback, embed_paths
+from .pipeline import FileOpener, ImageError, ProgressCallback, embed_paths, open_local_file
 
 __all__ = ["CityClassifier", "Predictions", "clear_classifier_cache", "get_classifier", "top_k"]
 
@@ -80,8 +80,11 @@ class CityClassifier:
         paths: Sequence[str | os.PathLike],
         batch_size: int = 32,
         progress: ProgressCallback | None = None,
+        open_file: FileOpener = open_local_file,
     ) -> Predictions:
-        emb = embed_paths(self.backbone, paths, batch_size=batch_size, progress=progress, tta=self.tta)
+        emb = embed_paths(
+            self.backbone, paths, batch_size=batch_size, progress=progress, tta=self.tta, open_file=open_file
+        )
         return Predictions(
             self.predict_embeddings(emb.embeddings), emb.embeddings, emb.ok_indices, emb.errors
         )

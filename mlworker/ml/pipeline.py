@@ -12,9 +12,10 @@ an error message, and it is dropped from the results and reported instead.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +24,14 @@ from PIL import Image, ImageEnhance, ImageOps
 __all__ = ["EmbeddingResult", "ImageError", "embed_paths", "image_dataset", "load_image"]
 
 ProgressCallback = Callable[[int, int], None]  # (images_done, images_total)
+# Opens an image by name for reading. The default reads local files; the Django side passes its storage's
+# `open` (default_storage.open), so photos on S3 or in memory need no local path. It is called from
+# tf.data's decoding threads, so it must be thread-safe (Django's storages are, for reading).
+FileOpener = Callable[[str], BinaryIO]
+
+
+def open_local_file(name: str) -> BinaryIO:
+    return open(name, "rb")  # noqa: SIM115 - the caller closes it
 
 
 class ImageError(NamedTuple):
@@ -37,15 +46,20 @@ class EmbeddingResult(NamedTuple):
     errors: list[ImageError]  # the skipped files
 
 
-def load_image(path: str | os.PathLike, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Decode ``path`` upright (EXIF orientation applied), crop it square and resize it to
+def load_image(
+    path: str | os.PathLike,
+    size: int,
+    rng: np.random.Generator | None = None,
+    open_file: FileOpener = open_local_file,
+) -> np.ndarray:
+    """Decode ``path`` (opened with ``open_file``) upright (EXIF orientation applied), crop it square and resize it to
     ``size`` x ``size``. Returns uint8 RGB [size, size, 3]; raises on bad files.
 
     Without ``rng`` the crop is the centre square. With ``rng`` (training) the image is augmented:
     a random square of 60-100% of the short side anywhere in the picture, a mirror image half of
     the time, and brightness, contrast and saturation each within +-10%.
     """
-    with Image.open(path) as img:
+    with open_file(os.fspath(path)) as handle, Image.open(handle) as img:
         # JPEG draft mode decodes at a reduced scale that still leaves both sides
         # >= size: large camera photos decode several times faster.
         img.draft("RGB", (size, size))
@@ -68,12 +82,14 @@ def load_image(path: str | os.PathLike, size: int, rng: np.random.Generator | No
         return np.asarray(img, dtype=np.uint8)
 
 
-def _decode_or_blank(path: bytes, size: np.int64, seed: np.int64) -> tuple[np.ndarray, bytes]:
+def _decode_or_blank(
+    path: bytes, size: np.int64, seed: np.int64, open_file: FileOpener = open_local_file
+) -> tuple[np.ndarray, bytes]:
     # Runs inside tf.numpy_function: it must return, never raise, or the whole
     # dataset iteration would fail on one bad file. seed < 0 means "no augmentation".
     try:
         rng = np.random.default_rng(int(seed)) if seed >= 0 else None
-        return load_image(os.fsdecode(path), int(size), rng), b""
+        return load_image(os.fsdecode(path), int(size), rng, open_file), b""
     except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file"
         message = f"{type(exc).__name__}: {exc}"
         return np.zeros((int(size), int(size), 3), np.uint8), message.encode("utf-8", "replace")
@@ -84,6 +100,7 @@ def image_dataset(
     size: int,
     batch_size: int | None = None,
     train_seed: int | None = None,
+    open_file: FileOpener = open_local_file,
 ) -> tf.data.Dataset:
     """Dataset of ``(index, image uint8 [size,size,3], error string)``, in input order.
 
@@ -115,7 +132,9 @@ def image_dataset(
 
     def decode(index, path, seed):
         image, error = tf.numpy_function(
-            _decode_or_blank, [path, tf.constant(size, tf.int64), seed], [tf.uint8, tf.string]
+            functools.partial(_decode_or_blank, open_file=open_file),
+            [path, tf.constant(size, tf.int64), seed],
+            [tf.uint8, tf.string],
         )
         image.set_shape([size, size, 3])
         error.set_shape([])
@@ -139,6 +158,7 @@ def embed_paths(
     batch_size: int = 32,
     progress: ProgressCallback | None = None,
     tta: bool = False,
+    open_file: FileOpener = open_local_file,
 ) -> EmbeddingResult:
     """Embed image files with ``backbone`` (a :class:`backbones.Backbone`).
 
@@ -151,7 +171,9 @@ def embed_paths(
     total = len(paths)
     chunks, ok_chunks, errors, done = [], [], [], 0
     if total:
-        for index, images, error in image_dataset(paths, backbone.input_size, batch_size):
+        for index, images, error in image_dataset(
+            paths, backbone.input_size, batch_size, open_file=open_file
+        ):
             # Blank images of bad files go through the model too: keeping every batch
             # the same shape is cheaper than reshuffling, and bad files are rare.
             feats = backbone.features(images)

@@ -19,7 +19,7 @@ from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
-from .pipeline import embed_paths, image_dataset
+from .pipeline import FileOpener, embed_paths, image_dataset, open_local_file
 
 __all__ = [
     "MIN_EXAMPLES_PER_CLASS",
@@ -273,12 +273,22 @@ def unfreeze_top_blocks(backbone, n_blocks: int) -> list[str]:
     return unfrozen
 
 
-def _labelled_images(paths, y, idx, size, batch_size, n_classes, weights, train_seed=None):
+def _labelled_images(
+    paths,
+    y,
+    idx,
+    size,
+    batch_size,
+    n_classes,
+    weights,
+    train_seed=None,
+    open_file: FileOpener = open_local_file,
+):
     """(image, one-hot label, sample weight) batches; shuffled and augmented with ``train_seed``.
     The weight carries the class weight, and is 0 for unreadable files: filtering them out
     instead would make the dataset's length unknown, which Keras handles poorly. One-hot labels
     because label smoothing needs them."""
-    ds = image_dataset([paths[i] for i in idx], size, train_seed=train_seed)
+    ds = image_dataset([paths[i] for i in idx], size, train_seed=train_seed, open_file=open_file)
     labels = tf.one_hot(tf.constant(y[idx], dtype=tf.int64), n_classes)
     label_weights = tf.constant([weights[int(c)] for c in y[idx]], dtype=tf.float32)
 
@@ -338,6 +348,7 @@ def fine_tune(
     tta: bool = False,
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
+    open_file: FileOpener = open_local_file,
 ) -> FineTuneResult:
     """Fine-tune the last ``unfreeze_blocks`` backbone blocks together with ``head`` on images.
 
@@ -371,8 +382,20 @@ def fine_tune(
         )
         weights = class_weights(y[split.train], n_classes)
         history = model.fit(
-            _labelled_images(paths, y, split.train, size, batch_size, n_classes, weights, train_seed=seed),
-            validation_data=_labelled_images(paths, y, split.val, size, batch_size, n_classes, weights),
+            _labelled_images(
+                paths,
+                y,
+                split.train,
+                size,
+                batch_size,
+                n_classes,
+                weights,
+                train_seed=seed,
+                open_file=open_file,
+            ),
+            validation_data=_labelled_images(
+                paths, y, split.val, size, batch_size, n_classes, weights, open_file=open_file
+            ),
             epochs=epochs,
             verbose=0,
             shuffle=False,  # the dataset shuffles itself
@@ -386,7 +409,7 @@ def fine_tune(
         backbone.fine_tuned = True
     # Validation and test photos through the tuned backbone in one pass.
     held_out = np.concatenate([split.val, split.test])
-    embedded = embed_paths(backbone, [paths[i] for i in held_out], batch_size, tta=tta)
+    embedded = embed_paths(backbone, [paths[i] for i in held_out], batch_size, tta=tta, open_file=open_file)
     probs = head.predict(embedded.embeddings, verbose=0)
     rows = held_out[embedded.ok_indices]
     is_test = np.isin(rows, split.test)

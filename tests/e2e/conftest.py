@@ -96,7 +96,7 @@ def postcard_set(transactional_db, make_city):
     """
     from cities.ingest import ingest_bytes
     from cities.models import Photo
-    from cities.services import sync_label_only_model
+    from mlworker.services import sync_label_only_model
 
     def make(slugs=("kyoto", "reykjavik", "miami", "rome"), per_city=4):
         photos = {}

@@ -5,7 +5,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from cities.models import City, ModelVersion, Photo, PhotoPrediction
+from cities.models import City, Photo
+from mlworker.models import ModelVersion, PhotoPrediction
 from swipes import scoring
 from swipes.engine import engine_for
 from swipes.models import Swipe

@@ -1,6 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mlworker import modeling
+from mlworker import services
+
+
+def open_local(path: str):
+    return open(path, "rb")  # noqa: SIM115 - the pipeline closes it
 
 
 class Command(BaseCommand):
@@ -12,8 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, images, top, **options):
         try:
-            results = modeling.classify_paths(images, k=top)
-        except modeling.TrainingRejected as exc:
+            results = services.classify_images(images, k=top, open_file=open_local)
+        except services.ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
         for path, ranking in zip(images, results, strict=True):
             if len(images) > 1:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlworker import evaluation, modeling
+from mlworker import evaluation, services
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a folder of <city-slug>/ sub-folders")
         try:
             metrics = evaluation.evaluate_folder(path, tta=tta)
-        except modeling.TrainingRejected as exc:
+        except services.ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
         for name in metrics["unknown_cities"]:
             self.stderr.write(f"skipped {name}/: the active model does not know this city")

@@ -3,10 +3,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlworker import modeling
+from jobs.services import start_job
+from mlworker import selectors, training
 from mlworker.backbone_names import DEFAULT_BACKBONE
-from mlworker.models import Job
-from mlworker.services import start_job
 
 
 class Command(BaseCommand):
@@ -17,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         # Options left out are not put into the job's params, so their defaults live in one place:
-        # modeling.TrainingOptions.
+        # training.TrainingOptions.
         parser.add_argument("--backbone", help=f"One name, or several: a,b (default: {DEFAULT_BACKBONE})")
         parser.add_argument("--epochs", type=int, help="Most epochs of head training (early stopping).")
         parser.add_argument(
@@ -55,12 +54,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, enqueue, if_untrained, **options):
-        if if_untrained and modeling.has_trained_or_training_version():
+        if if_untrained and selectors.has_trained_or_training_version():
             self.stdout.write("A trained model exists (or is being trained); not starting another.")
             return
         params = training_params(options)
         if enqueue:
-            job = start_job(Job.Kind.TRAIN, params=params)
+            job = start_job("train", params=params)
             self.stdout.write(f"Queued train job #{job.pk} on the ml worker.")
             return
 
@@ -70,8 +69,8 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         try:
-            summary = modeling.train(modeling.TrainingOptions.from_params(params), progress)
-        except modeling.TrainingRejected as exc:
+            summary = training.train(training.TrainingOptions.from_params(params), progress)
+        except training.TrainingRejected as exc:
             raise CommandError(str(exc)) from None
         summary["wall_s"] = round(time.perf_counter() - started, 3)
         self.stderr.write(summary["message"])

@@ -1,28 +1,35 @@
-"""Training, inference and activation of CNN model versions: the Django side of mlworker.ml.
+"""Training CNN model versions: the Django side of mlworker.ml.train_head / fine_tune.
 
 TensorFlow is imported inside functions only (through mlworker.ml), so importing this module is cheap and the
-web process can reference it without loading TensorFlow. The ml worker loads backbones and classifiers once
-per process and reuses them.
+web process can reference it without loading TensorFlow.
 """
 
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
-from django.db import transaction
 
-from cities.models import City, ModelVersion, Photo, PhotoEmbedding
-from cities.services import activate_model, write_predictions
-from swipes.services import rescore_all_profiles
+from cities.models import Photo
+
+from . import photo_quality
+from .artifacts import store_classifier
+from .embeddings import (
+    TrainingPhoto,
+    all_photos,
+    embedding_key,
+    ensure_embeddings,
+    model_cache_dir,
+    open_photo,
+    progress_noop,
+    stock_backbone,
+)
+from .models import ModelVersion
+from .services import activate, predict_version
 
 log = logging.getLogger(__name__)
 
 MIN_PHOTOS_PER_CITY = 5
-EMBED_BATCH = 32
 
 
 class TrainingRejected(ValueError):
@@ -74,18 +81,7 @@ class TrainingOptions:
         return FINE_TUNE_BLOCKS
 
 
-def _progress_noop(done, total, message=""):
-    pass
-
-
 # --- the training set ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingPhoto:
-    photo_id: int
-    city_id: int
-    path: str
 
 
 def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPhoto], list[str]]:
@@ -96,11 +92,11 @@ def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPh
     """
     rows = Photo.objects.filter(status=Photo.Status.ACTIVE, city__active=True).values_list(
         "pk", "city_id", "image", "city__name"
-    )
+    )  # photos the admin hid never train
     by_city: dict[int, list[TrainingPhoto]] = {}
     names: dict[int, str] = {}
     for pk, city_id, image, name in rows.order_by("city_id", "pk"):
-        by_city.setdefault(city_id, []).append(TrainingPhoto(pk, city_id, _media_path(image)))
+        by_city.setdefault(city_id, []).append(TrainingPhoto(pk, city_id, image))
         names[city_id] = name
     small = sorted(names[c] for c, photos in by_city.items() if len(photos) < MIN_PHOTOS_PER_CITY)
     if small and not skip_small_cities:
@@ -116,17 +112,6 @@ def training_photos(*, skip_small_cities: bool = False) -> tuple[list[TrainingPh
     return [p for c in sorted(kept) for p in kept[c]], small
 
 
-def _media_path(name: str) -> str:
-    return str(Path(settings.MEDIA_ROOT) / name)
-
-
-def all_photos(photo_ids: list[int] | None = None) -> list[TrainingPhoto]:
-    """Every photo (or the given ones), whatever its status, in id order."""
-    photos = Photo.objects.all() if photo_ids is None else Photo.objects.filter(pk__in=photo_ids)
-    rows = photos.order_by("pk").values_list("pk", "city_id", "image")
-    return [TrainingPhoto(pk, city_id, _media_path(image)) for pk, city_id, image in rows]
-
-
 # --- backbones and embeddings ----------------------------------------------------------------------------
 
 
@@ -140,73 +125,11 @@ def check_backbone_names(names: list[str]) -> None:
         )
 
 
-@lru_cache(maxsize=2)
-def stock_backbone(name: str, input_size: int | None = None):
-    """An ImageNet backbone, built (and its weights ported) once per worker process."""
-    from mlworker.ml.backbones import build_backbone
-
-    return build_backbone(name, weights="imagenet", input_size=input_size, cache_dir=model_cache_dir())
-
-
-def model_cache_dir() -> Path:
-    return Path(settings.MODEL_CACHE_DIR)
-
-
-def embedding_key(backbone, version: ModelVersion | None = None) -> str:
-    """Stock ImageNet features are shared by every version of a backbone; anything else is per version."""
-    if (
-        backbone.weights == "imagenet"
-        and not backbone.fine_tuned
-        and backbone.input_size == backbone.spec.input_size
-    ):
-        return backbone.name
-    return f"{backbone.name}:{backbone.input_size}:v{version.pk if version else 'tmp'}"
-
-
-def ensure_embeddings(
-    backbone, key: str, photos: list[TrainingPhoto], progress=_progress_noop, tta: bool = False
-):
-    """Features for `photos`, computing only those not cached under `key`. Returns (vectors by id, errors).
-
-    `tta` (mean of the photo's and its mirror image's features) must be the same for every use of `key`.
-    """
-    from mlworker.ml.pipeline import embed_paths
-
-    cached = dict(
-        PhotoEmbedding.objects.filter(backbone=key, photo_id__in=[p.photo_id for p in photos]).values_list(
-            "photo_id", "vector"
-        )
-    )
-    vectors = {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in cached.items()}
-    missing = [p for p in photos if p.photo_id not in vectors]
-    errors = []
-    if missing:
-        result = embed_paths(
-            backbone,
-            [p.path for p in missing],
-            batch_size=EMBED_BATCH,
-            progress=lambda done, total: progress(done, total, f"Embedding photos {done}/{total}"),
-            tta=tta,
-        )
-        rows = []
-        for row, index in zip(result.embeddings, result.ok_indices, strict=True):
-            photo = missing[int(index)]
-            vectors[photo.photo_id] = row
-            rows.append(PhotoEmbedding(photo_id=photo.photo_id, backbone=key, vector=row.tobytes()))
-        PhotoEmbedding.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-        errors = [f"photo {missing[e.index].photo_id}: {e.message}" for e in result.errors]
-    return vectors, errors
-
-
 # --- training ----------------------------------------------------------------------------------------------
 
 
-def _artifact_dir(version: ModelVersion) -> Path:
-    return Path(settings.MEDIA_ROOT) / "models" / f"v{version.pk}"
-
-
 def _train_one(
-    backbone_name: str, options: TrainingOptions, photos: list[TrainingPhoto], progress
+    backbone_name: str, options: TrainingOptions, photos: list[TrainingPhoto], progress, job_id: int | None
 ) -> ModelVersion:
     from mlworker.ml.backbones import build_backbone
     from mlworker.ml.inference import CityClassifier
@@ -218,7 +141,8 @@ def _train_one(
         name=f"{backbone_name} ({len(city_ids)} cities)",
         backbone=backbone_name,
         city_ids=city_ids,
-        params=asdict(options) | {"backbones": [backbone_name]},
+        # The job lets the sweep (services.fail_abandoned_trainings) fail a version whose worker died.
+        params=asdict(options) | {"backbones": [backbone_name], "job": job_id},
         status=ModelVersion.Status.TRAINING,
     )
     try:
@@ -251,7 +175,7 @@ def _train_one(
             tuned = fine_tune(
                 backbone,
                 head,
-                [p.path for p in usable],
+                [p.name for p in usable],
                 labels,
                 classes=city_ids,
                 split=result.split,  # the head's test photos stay unseen
@@ -260,11 +184,12 @@ def _train_one(
                 seed=options.seed,
                 tta=options.tta,
                 on_batch=lambda k, n: progress(k, n, f"{backbone_name}: fine-tuning, batch {k}/{n}"),
+                open_file=open_photo,
             )
             metrics = tuned.metrics | {"head_only": metrics}
             history = {"head": history, "fine_tune": tuned.history}
         classifier = CityClassifier(backbone, head, city_ids, tta=bool(blocks) and options.tta)
-        artifact = classifier.save(_artifact_dir(version))
+        artifact = store_classifier(classifier, version.pk)
         version.metrics = metrics | {
             "history": history,
             "skipped_photos": errors,
@@ -295,8 +220,6 @@ def _quality_vectors(photos: list[TrainingPhoto], progress) -> dict[int, np.ndar
 
 def _without_suspects(photos: list[TrainingPhoto], progress) -> tuple[list[TrainingPhoto], set[int]]:
     """The training set less the photos that label-noise detection flags as junk or filed wrongly."""
-    from . import photo_quality
-
     vectors = _quality_vectors(photos, progress)
     known = [p for p in photos if p.photo_id in vectors]
     progress(0, 1, "Looking for photos filed under the wrong city")
@@ -308,26 +231,24 @@ def _without_suspects(photos: list[TrainingPhoto], progress) -> tuple[list[Train
     return [p for p in photos if p.photo_id not in suspects], suspects
 
 
-def train(options: TrainingOptions, progress=_progress_noop) -> dict:
+def train(options: TrainingOptions, progress=progress_noop, job_id: int | None = None) -> dict:
     """Train one version per backbone, keep the best by validation macro-F1, score every photo's quality,
     and activate the best version if asked.
 
     A failure or a stop leaves the active model untouched: activation is the last step and happens only on
     success.
     """
-    from . import photo_quality
-
     started = time.monotonic()
     check_backbone_names(options.backbones)
     photos, skipped_cities = training_photos(skip_small_cities=options.skip_small_cities)
     suspects: set[int] = set()
     if options.drop_suspects:
         photos, suspects = _without_suspects(photos, progress)
-    versions = [_train_one(name, options, photos, progress) for name in options.backbones]
+    versions = [_train_one(name, options, photos, progress, job_id) for name in options.backbones]
     best = max(versions, key=lambda v: v.metrics.get("val_macro_f1", 0.0))
     assessment = photo_quality.assess_photos(_quality_vectors(all_photos(), progress), progress)
     if options.activate:
-        activate_version(best, progress)
+        activate(best, progress)
     summary = {
         "best_version": best.pk,
         "activated": options.activate,
@@ -363,73 +284,3 @@ def train(options: TrainingOptions, progress=_progress_noop) -> dict:
         + ("; activated." if options.activate else ".")
     )
     return summary
-
-
-def has_trained_or_training_version() -> bool:
-    from mlworker.models import Job
-
-    trained = ModelVersion.objects.exclude(backbone=ModelVersion.LABEL_ONLY).exclude(
-        status=ModelVersion.Status.FAILED
-    )
-    pending = Job.objects.filter(kind=Job.Kind.TRAIN, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
-    return trained.exists() or pending.exists()
-
-
-# --- inference and activation --------------------------------------------------------------------------------
-
-
-def classifier_for(version: ModelVersion):
-    from mlworker.ml.inference import get_classifier
-
-    if not version.artifact_path:
-        raise TrainingRejected(f"{version} has no trained artifact")
-    return get_classifier(version.artifact_path)
-
-
-def predict_version(
-    version: ModelVersion, photo_ids: list[int] | None = None, progress=_progress_noop
-) -> dict:
-    """Write a probability vector under `version` for every photo (or the given ones)."""
-    classifier = classifier_for(version)
-    items = all_photos(photo_ids)
-    key = version.params.get("embedding_key") or embedding_key(classifier.backbone, version)
-    vectors, errors = ensure_embeddings(classifier.backbone, key, items, progress, tta=classifier.tta)
-    ids = [p.photo_id for p in items if p.photo_id in vectors]
-    if ids:
-        probabilities = classifier.predict_embeddings(np.stack([vectors[i] for i in ids]))
-        write_predictions(version, ids, probabilities)
-    progress(len(items), len(items), f"Predicted {len(ids)} photos")
-    return {"predicted": len(ids), "errors": errors}
-
-
-def activate_version(version: ModelVersion, progress=_progress_noop) -> dict:
-    """Predict whatever is missing, switch the swipe loop over atomically, then rebuild every profile."""
-    if version.backbone != ModelVersion.LABEL_ONLY:
-        missing = list(Photo.objects.exclude(predictions__model_version=version).values_list("pk", flat=True))
-        if missing:
-            predict_version(version, missing, progress)
-    with transaction.atomic():
-        activate_model(version)
-    profiles = rescore_all_profiles(
-        progress=lambda done, total: progress(done, total, f"Rescoring profiles {done}/{total}")
-    )
-    return {
-        "activated": version.pk,
-        "profiles": profiles,
-        "message": f"{version} is active; {profiles} profiles rescored.",
-    }
-
-
-def classify_paths(paths: list[str], k: int = 5) -> list[list[tuple[City, float]]]:
-    """Top-k cities for image files under the active model."""
-    version = ModelVersion.objects.filter(is_active=True).first()
-    if version is None or version.backbone == ModelVersion.LABEL_ONLY:
-        raise TrainingRejected("no trained CNN is active yet; train one in the admin first")
-    classifier = classifier_for(version)
-    prediction = classifier.predict_paths(paths)
-    if prediction.errors:
-        raise TrainingRejected(
-            "; ".join(f"{Path(paths[e.index]).name}: {e.message}" for e in prediction.errors)
-        )
-    cities = City.objects.in_bulk(version.city_ids)
-    return [[(cities[c], p) for c, p in row] for row in classifier.top_k(prediction.probabilities, k)]

@@ -1,0 +1,18 @@
+# ModelVersion, PhotoPrediction and PhotoEmbedding move to the mlworker app. Step 1 of 3: rename their
+# tables (no row is copied or lost). mlworker 0003 then takes the models over in Django's state, and
+# cities 0005 forgets them here.
+
+from django.db import migrations
+
+MOVED = ("modelversion", "photoprediction", "photoembedding")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("cities", "0003_photo_quality")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.AlterModelTable(name, f"mlworker_{name}") for name in MOVED],
+            state_operations=[],
+        )
+    ]
