@@ -110,7 +110,7 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
         "cities": len(set(Photo.objects.filter(source=SOURCE).values_list("city_id", flat=True))),
         "model": str(version),
         "vectors": PhotoPrediction.objects.filter(model_version=version).count(),
-        "label_only_versions": ModelVersion.objects.filter(backbone=ModelVersion.LABEL_ONLY).count(),
+        "label_only_versions": ModelVersion.objects.label_only().count(),
         "timings": timings,
     }
     return summary

@@ -92,7 +92,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run inference (write vectors for every photo)")
     def run_inference(self, request, queryset):
-        trained = queryset.exclude(backbone=ModelVersion.LABEL_ONLY).filter(status=ModelVersion.Status.READY)
+        trained = queryset.trained().filter(status=ModelVersion.Status.READY)
         jobs = [start_job("predict", user=request.user, params={"version": v.pk}) for v in trained]
         if not jobs:
             self.message_user(request, "Choose trained, ready versions.", messages.ERROR)

@@ -8,6 +8,15 @@ from django.db.models import Q
 from cities.models import Photo
 
 
+class ModelVersionQuerySet(models.QuerySet):
+    def trained(self):
+        """CNN versions, not the label-only baseline."""
+        return self.exclude(backbone=ModelVersion.LABEL_ONLY)
+
+    def label_only(self):
+        return self.filter(backbone=ModelVersion.LABEL_ONLY)
+
+
 class ModelVersion(models.Model):
     """A model that maps photos to probability vectors over `city_ids` (the order of every vector)."""
 
@@ -28,6 +37,8 @@ class ModelVersion(models.Model):
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -23,9 +23,7 @@ def trained_model_is_active() -> bool:
 
 
 def has_trained_or_training_version() -> bool:
-    trained = ModelVersion.objects.exclude(backbone=ModelVersion.LABEL_ONLY).exclude(
-        status=ModelVersion.Status.FAILED
-    )
+    trained = ModelVersion.objects.trained().exclude(status=ModelVersion.Status.FAILED)
     return trained.exists() or running_or_queued("train")
 
 

@@ -167,7 +167,7 @@ def sync_label_only_model() -> ModelVersion | None:
     )
     activate(version)
     # Older baselines are rebuilt from labels at will; drop them and their vectors.
-    ModelVersion.objects.filter(backbone=ModelVersion.LABEL_ONLY, is_active=False).delete()
+    ModelVersion.objects.label_only().filter(is_active=False).delete()
     return version
 
 
