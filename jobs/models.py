@@ -36,7 +36,7 @@ class Job(models.Model):
 
     def __str__(self):
         # No status here: the admin's title and breadcrumbs show this, and they do not refresh while it runs.
-        return f"{self.kind} job #{self.pk}"
+        return f"Job #{self.pk} ({self.kind})"
 
     @property
     def is_finished(self) -> bool:
@@ -47,7 +47,7 @@ class Job(models.Model):
         if self.is_finished and self.status != self.Status.FAILED:
             return 100
         if not self.progress_total:
-            return 0
+            return 100 if self.status == self.Status.FAILED else 0  # a red bar, not an empty one
         return min(100, round(100 * self.progress_done / self.progress_total))
 
     @property

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class MlworkerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "mlworker"
-    verbose_name = "Jobs and models"
+    verbose_name = "Photo models"
