@@ -1,7 +1,8 @@
 # One image for the web app and both kinds of worker; docker-compose.yml picks the command.
 FROM python:3.11-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=vibes_site.settings.production
 WORKDIR /app
 
 RUN apt-get update \
@@ -11,7 +12,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=vibes_site.settings SECRET_KEY=build-only python manage.py collectstatic --noinput \
+# Production settings require their secrets and services; collectstatic touches none of them.
+RUN SECRET_KEY=build-only DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=memory:// \
+    python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 vibes && mkdir -p /app/media /app/var && chown -R vibes /app/media /app/var
 USER vibes
 

@@ -43,7 +43,7 @@ def use_own_database(scratch: Path, name: str) -> None:
 
 
 def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vibes_site.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vibes_site.settings.local")
     import django
 
     django.setup()

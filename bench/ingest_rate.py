@@ -49,7 +49,7 @@ def main() -> int:
     web = FakeWeb().start()
     use_own_database(scratch, BENCH_DB)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="vibes_site.settings",
+        DJANGO_SETTINGS_MODULE="vibes_site.settings.local",
         MEDIA_ROOT=str(scratch / "media"),
         WIKIMEDIA_API_URL=web.url("/w/api.php"),
         SCRAPE_ALLOW_LOOPBACK="true",  # the stand-in server is on 127.0.0.1

@@ -279,7 +279,7 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-ml-"))
     use_own_database(scratch, BENCH_DB)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="vibes_site.settings",
+        DJANGO_SETTINGS_MODULE="vibes_site.settings.local",
         MEDIA_ROOT=str(scratch / "media"),
         CELERY_ML_QUEUE=f"bench-ml-{os.getpid()}",  # no other worker consumes it
         TF_CPP_MIN_LOG_LEVEL="2",

@@ -430,7 +430,7 @@ def main(argv=None) -> int:
     scratch.mkdir(parents=True)
     database = fresh_database(scratch, args.database)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="vibes_site.settings",
+        DJANGO_SETTINGS_MODULE="vibes_site.settings.local",
         MEDIA_ROOT=str(scratch / "media"),
         TF_CPP_MIN_LOG_LEVEL="2",
         LOG_LEVEL="WARNING",

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 def start_gunicorn(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    env = {**os.environ, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "vibes_site.settings"}
+    env = {**os.environ, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "vibes_site.settings.local"}
     command = [
         str(gunicorn),
         "vibes_site.wsgi:application",

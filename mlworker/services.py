@@ -21,7 +21,7 @@ from jobs.models import Job
 from jobs.services import start_job
 
 from .artifacts import local_classifier_dir
-from .embeddings import all_photos, embedding_key, ensure_embeddings, open_photo, progress_noop
+from .embeddings import all_photos, embedding_key, ensure_embeddings, model_cache_dir, open_photo, progress_noop
 from .label_only import label_only_vectors
 from .models import ModelVersion, PhotoPrediction
 
@@ -60,7 +60,7 @@ def classifier_for(version: ModelVersion):
 
     if not version.artifact_path:
         raise ModelUnavailable(f"{version} has no trained artifact")
-    return get_classifier(local_classifier_dir(version.artifact_path))
+    return get_classifier(local_classifier_dir(version.artifact_path), cache_dir=model_cache_dir())
 
 
 def predict_version(

@@ -17,7 +17,7 @@ export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/${BENCH_REDIS_DB:-4}"
 export CONN_MAX_AGE=${CONN_MAX_AGE:-60}
 export DEBUG=0
-export DJANGO_SETTINGS_MODULE=vibes_site.settings
+export DJANGO_SETTINGS_MODULE=vibes_site.settings.local
 export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/bench-media}
 export STATIC_ROOT=${STATIC_ROOT:-$(pwd)/var/bench-static}
 mkdir -p "$MEDIA_ROOT" "$STATIC_ROOT"

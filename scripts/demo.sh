@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PORT=${PORT:-8000}
-export DJANGO_SETTINGS_MODULE=vibes_site.settings
+export DJANGO_SETTINGS_MODULE=vibes_site.settings.local
 export DEBUG=${DEBUG:-1}
 # The swipe queue skips photos whose quality (scored after each training) is below this. The demo's drawn
 # postcards look like graphics to the junk detector, so the demo shows them all; a real gallery keeps 0.5.

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cityvibes}
 export CELERY_BROKER_URL=${TEST_BROKER_URL:-redis://127.0.0.1:6379/0}
-export DJANGO_SETTINGS_MODULE=vibes_site.settings
+export DJANGO_SETTINGS_MODULE=vibes_site.settings.test
 export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/test-media}
 
 echo "== ruff"

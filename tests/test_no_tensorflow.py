@@ -47,7 +47,7 @@ sys.exit(1 if loaded else 0)
 def test_rendering_every_page_does_not_import_tensorflow(tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "vibes_site.settings",
+        "DJANGO_SETTINGS_MODULE": "vibes_site.settings.test",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
         "CELERY_BROKER_URL": "memory://",
         "MEDIA_ROOT": str(tmp_path / "media"),

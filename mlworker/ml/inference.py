@@ -156,8 +156,10 @@ _cache: dict[tuple[str, int], CityClassifier] = {}
 _cache_lock = threading.Lock()
 
 
-def get_classifier(artifact_path: str | os.PathLike) -> CityClassifier:
-    """The classifier stored at ``artifact_path``, loaded once per process.
+def get_classifier(
+    artifact_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None
+) -> CityClassifier:
+    """The classifier stored at ``artifact_path``, loaded once per process (``cache_dir``: ported weights).
 
     Keyed on the resolved path and the config file's mtime, so re-saving an
     artifact in place is picked up on the next call.
@@ -169,7 +171,7 @@ def get_classifier(artifact_path: str | os.PathLike) -> CityClassifier:
         if classifier is None:
             for old in [k for k in _cache if k[0] == key[0]]:
                 del _cache[old]
-            classifier = _cache[key] = CityClassifier.load(path)
+            classifier = _cache[key] = CityClassifier.load(path, cache_dir=cache_dir)
         return classifier
 
 

@@ -1,7 +1,11 @@
-"""Settings for City Vibes, read from the environment (12-factor, django-environ).
+"""Settings shared by every environment, read from the environment (12-factor, django-environ).
 
-With nothing set, the app runs self-contained: a SQLite file, a filesystem message broker and media under
-./media. Production sets DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
+The modules beside this one pick what differs: `local` (development and `make demo`), `test` (pytest) and
+`production` (docker-compose). With nothing set, the app runs self-contained: a SQLite file, a filesystem
+message broker and media under ./media; production requires DATABASE_URL, CELERY_BROKER_URL and SECRET_KEY.
+
+Importing settings has no side effects: it creates no folder and changes no environment variable. Folders
+are made where they are written to (the broker's in vibes_site/celery.py, media by the storage).
 """
 
 import os
@@ -9,11 +13,21 @@ from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+class _Env(environ.Env):
+    # A copy of the process environment: reading .env into it must not change os.environ (django-environ's
+    # read_env writes into whatever ENVIRON is), so child processes see only what their parent set.
+    ENVIRON = dict(os.environ)
+
+
+env = _Env()
+if (BASE_DIR / ".env").exists():
+    _Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Run-time files that are not media: the filesystem broker's folders, the model weight cache, scratch.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
@@ -65,14 +79,22 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE makes a write transaction take the lock when it starts, so two concurrent swipes
-    # queue up instead of failing with "database is locked" half-way through.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+def database_settings(config: dict) -> dict:
+    """The per-engine tuning, applied to whatever DATABASE_URL names."""
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE makes a write transaction take the lock when it starts, so two concurrent swipes
+        # queue up instead of failing with "database is locked" half-way through.
+        config.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    else:
+        config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {
+    "default": database_settings(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -149,19 +171,24 @@ GOOGLE_CSE_RIGHTS = env.str("GOOGLE_CSE_RIGHTS", default="cc_publicdomain|cc_att
 # Celery. With no broker configured, kombu's filesystem transport needs no server; a real worker
 # process (make demo) still runs every job.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
-    for _sub in ("queue", "control", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+
+
+def broker_transport_options(broker_url: str) -> dict:
+    """kombu's options for the broker: its folders for the filesystem transport (created on first publish
+    or worker start, see vibes_site/celery.py), a redelivery timeout longer than any job for the others."""
+    if broker_url.startswith("filesystem://"):
+        folder = VAR_DIR / "broker"
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    return {"visibility_timeout": 6 * 3600}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 CELERY_ML_QUEUE = env.str("CELERY_ML_QUEUE", default="ml")
 CELERY_TASK_IGNORE_RESULT = True  # the Job row is the result
@@ -208,6 +235,5 @@ WHITENOISE_USE_FINDERS = (
 )
 
 # Ported ImageNet weights (EfficientNet-Lite) are cached here on first use; trained artifacts live in MEDIA.
+# The ML code is handed this folder (mlworker.ml never reads Django settings); it is created when written.
 MODEL_CACHE_DIR = env.path("VIBES_MODEL_CACHE", default=VAR_DIR / "model-cache")
-# mlworker.ml reads the same location from the environment when it loads artifacts.
-os.environ.setdefault("VIBES_MODEL_CACHE", str(MODEL_CACHE_DIR))
