@@ -3,6 +3,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
+from vibes_site.htmx import vary_on_htmx
+
 from .models import Job
 from .selectors import job_summary
 from .services import sweep_stale_jobs
@@ -18,4 +20,4 @@ def job_progress(request, pk: int):
     response = render(request, "jobs/partials/job_status.html", job_summary(job))
     if job.is_finished and request.htmx:
         response.status_code = HttpResponseStopPolling.status_code
-    return response
+    return vary_on_htmx(response)  # the same body, but only htmx is told to stop polling

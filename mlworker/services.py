@@ -21,7 +21,14 @@ from jobs.models import Job
 from jobs.services import start_job
 
 from .artifacts import local_classifier_dir
-from .embeddings import all_photos, embedding_key, ensure_embeddings, model_cache_dir, open_photo, progress_noop
+from .embeddings import (
+    all_photos,
+    embedding_key,
+    ensure_embeddings,
+    model_cache_dir,
+    open_photo,
+    progress_noop,
+)
 from .label_only import label_only_vectors
 from .models import ModelVersion, PhotoPrediction
 

@@ -5,13 +5,13 @@ import secrets
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from cities.ingest import ImageRejected, validate_image
 from cities.models import City
 from jobs.models import Job
+from vibes_site.htmx import render_htmx
 
 from . import similarity
 from .selectors import active_model, city_similarity
@@ -56,12 +56,15 @@ def classify_result(request, pk: int):
     if not job.params.get("visitor") or job.params.get("visitor") != request.session.get(VISITOR_KEY):
         raise Http404("No such classification in this browser session.")
     context = {"job": job, "top": job.result.get("top", [])}
-    if request.htmx:
-        response = render(request, "mlworker/partials/classify_result.html", context)
-        if job.is_finished:
-            response.status_code = HttpResponseStopPolling.status_code
-        return response
-    return render(request, "mlworker/classify_result.html", context)
+    response = render_htmx(
+        request,
+        "mlworker/classify_result.html",
+        context,
+        partial_template="mlworker/partials/classify_result.html",
+    )
+    if request.htmx and job.is_finished:
+        response.status_code = HttpResponseStopPolling.status_code  # the result is final: stop polling
+    return response
 
 
 SIMILAR_SHOWN = 6
@@ -83,10 +86,9 @@ def lookalikes(request, slug: str):
         "baseline": baseline,
         "has_photos": city.photos.servable().exists(),
     }
-    template = "mlworker/partials/lookalikes.html" if request.htmx else "mlworker/lookalikes.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_htmx(
+        request, "mlworker/lookalikes.html", context, partial_template="mlworker/partials/lookalikes.html"
+    )
 
 
 @require_GET

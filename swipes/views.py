@@ -5,13 +5,20 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mlworker.selectors import active_model
+from vibes_site.htmx import render_htmx, retarget_to, vary_on_htmx
 
 from . import charts, selectors, services
+from .forms import SwipeForm
+
+CARD_PAGE, CARD_PARTIAL = "swipes/home.html", "swipes/partials/card.html"
+PHOTO_GONE = "That photo is no longer available, so it was not counted. Here is the next one."
+ALREADY_RATED = (
+    "You had already rated that photo (in another tab?), so it counted once. Here is the next one."
+)
 
 # One sentence per scorer (swipes.scorers.SCORERS) for the recommendations page.
 HOW_SCORED = {
@@ -29,7 +36,7 @@ HOW_SCORED = {
 }
 
 
-def _card_context(profile, version=None, notice="", can_undo=None):
+def _card_context(profile, version=None, notice="", error="", can_undo=None):
     """What the card needs. Callers that already know the active model or whether undo is possible (right
     after a swipe it always is) pass them in, which saves a query each."""
     version = version or active_model()
@@ -40,44 +47,50 @@ def _card_context(profile, version=None, notice="", can_undo=None):
         "can_undo": selectors.can_undo(profile) if can_undo is None else can_undo,
         "model": version,
         "notice": notice,
+        "error": error,
     }
 
 
 def _card_response(request, profile, notice="", **known):
     """htmx gets the card fragment; a plain form POST gets redirected back to the page (PRG)."""
     if request.htmx:
-        return render(request, "swipes/partials/card.html", _card_context(profile, notice=notice, **known))
+        context = _card_context(profile, notice=notice, **known)
+        return render_htmx(request, CARD_PAGE, context, partial_template=CARD_PARTIAL)
     if notice:
         messages.info(request, notice)
-    return redirect("swipes:home")
+    return vary_on_htmx(redirect("swipes:home"))
+
+
+def _card_refused(request, profile, error: str, status: int, **known):
+    """A swipe that was not counted: the next card with the reason on it, as a 4xx that htmx swaps into
+    the deck (a browser without JavaScript gets the whole page)."""
+    context = _card_context(profile, error=error, **known)
+    response = render_htmx(request, CARD_PAGE, context, partial_template=CARD_PARTIAL, status=status)
+    return retarget_to(response, "#deck") if request.htmx else response
 
 
 @require_GET
 def home(request):
     profile = services.profile_for_request(request)
-    return render(request, "swipes/home.html", _card_context(profile))
+    return render(request, CARD_PAGE, _card_context(profile))
 
 
 @require_POST
 def swipe(request):
     profile = services.profile_for_request(request)
-    try:
-        photo_id = int(request.POST["photo"])
-        liked = {"1": True, "like": True, "0": False, "dislike": False}[request.POST["liked"]]
-    except (KeyError, ValueError):
-        return render(
-            request,
-            "swipes/partials/error.html",
-            {"error": "A swipe needs a photo and like or dislike."},
-            status=400,
-        )
+    form = SwipeForm(request.POST)
+    if not form.is_valid():
+        return _card_refused(request, profile, form.first_error(), status=400)
     version = active_model()
     try:
-        outcome = services.record_swipe(profile, photo_id, liked, version=version)
-    except services.PhotoUnavailable as exc:
-        raise Http404(str(exc)) from None
+        outcome = services.record_swipe(
+            profile, form.cleaned_data["photo"], form.cleaned_data["liked"], version=version
+        )
+    except services.PhotoUnavailable:
+        return _card_refused(request, profile, PHOTO_GONE, status=404, version=version)
     # The swipe just recorded (or found again) is live in this round, so undo is possible.
-    return _card_response(request, outcome.profile, version=version, can_undo=True)
+    notice = "" if outcome.counted else ALREADY_RATED
+    return _card_response(request, outcome.profile, notice=notice, version=version, can_undo=True)
 
 
 @require_POST
@@ -108,9 +121,9 @@ def recommendations(request):
         "profile": profile,
         "how_scored": HOW_SCORED.get(settings.VIBES_SCORER, ""),
     }
-    if request.htmx and show_all:
-        return render(request, "swipes/partials/ranking.html", context)
-    return render(request, "swipes/recommendations.html", context)
+    # "Show all" swaps in the whole ranking; any other htmx request gets the page like a browser does.
+    partial = "swipes/partials/ranking.html" if show_all else None
+    return render_htmx(request, "swipes/recommendations.html", context, partial_template=partial)
 
 
 @require_POST
