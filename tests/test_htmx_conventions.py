@@ -156,7 +156,7 @@ def test_a_photo_already_rated_in_another_tab_counts_once_and_says_so(swiping):
 def test_every_page_carries_the_error_area_the_error_hook_and_history_config(swiping):
     client, _, _ = swiping
     body = client.get("/").content.decode()
-    assert '<div id="htmx-error" class="notice error" role="alert" hidden></div>' in body
+    assert '<div id="htmx-error" class="error-area" role="alert" hidden></div>' in body
     assert re.search(r'<script src="[^"]*js/htmx-errors\.js"', body)
     # Restoring history after a miss must fetch the page, not the fragment the same URL gives htmx.
     assert """<meta name="htmx-config" content='{"historyRestoreAsHxRequest": false}'>""" in body
