@@ -98,6 +98,25 @@ def test_a_classification_result_varies_on_htmx_fragment_and_page_alike(client):
 
 
 @pytest.mark.django_db
+def test_a_citys_look_alikes_vary_on_htmx_fragment_and_page_alike(swiping):
+    client = swiping[0]
+    fragment = client.get("/cities/alpha/look-alikes/", **HX)
+    page = client.get("/cities/alpha/look-alikes/")
+    assert not is_page(fragment) and is_page(page)
+    assert varies_on_htmx(fragment) and varies_on_htmx(page)
+
+
+@pytest.mark.django_db
+def test_job_progress_varies_on_htmx_which_alone_is_told_to_stop_polling(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("staff", password="x", is_staff=True))
+    job = Job.objects.create(kind="rescore", status=Job.Status.SUCCEEDED)
+    polled = client.get(f"/jobs/{job.pk}/progress/", **HX)
+    plain = client.get(f"/jobs/{job.pk}/progress/")
+    assert (polled.status_code, plain.status_code) == (286, 200)
+    assert varies_on_htmx(polled) and varies_on_htmx(plain)
+
+
+@pytest.mark.django_db
 def test_an_htmx_swipe_on_a_hidden_photo_is_a_404_fragment_with_the_next_card_and_the_reason(swiping):
     client, _, photo_id = swiping
     Photo.objects.filter(pk=photo_id).update(status=Photo.Status.HIDDEN)
