@@ -4,7 +4,7 @@
         python bench/ml_pipeline.py [--photos 256] [--repeats 4] [--epochs 20]
 
 N postcards (cities.postcards.draw_postcard, 640x800 JPEG, 12 city styles; drawn once and kept under
-var/bench-postcards/) are imported with cities.importing.import_folder, so they are real Photo rows with files.
+var/bench-postcards/) are imported with cities.ingest.folder.import_folder, so they are real Photo rows with files.
 The database is the bench's own (cityvibes_bench_ml on the server of DATABASE_URL; a temporary SQLite file
 when DATABASE_URL is not Postgres), emptied at start; media go to a temporary folder.
 
@@ -81,7 +81,7 @@ def postcard_folder(n: int) -> Path:
 
 
 def import_photos(n: int) -> tuple[int, str, float]:
-    from cities.importing import import_folder
+    from cities.ingest.folder import import_folder
     from cities.models import Photo
     from cities.services import seed_cities
     from jobs.models import Job

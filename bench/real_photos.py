@@ -227,7 +227,8 @@ def drop_leaks(holdout: Path) -> int:
     """Unlink the hold-out photos that the importer would have refused as duplicates of a stored (train)
     photo: the same file under any city, or a near duplicate under the same city. Files the importer would
     reject for other reasons stay: evaluate reports those it cannot read."""
-    from cities.ingest import ImageRejected, find_duplicate, find_near_duplicate, validate_image
+    from cities.ingest.store import find_duplicate, find_near_duplicate
+    from cities.ingest.validation import ImageRejected, validate_image
     from cities.models import City
 
     cities = City.objects.in_bulk([p.name for p in holdout.iterdir()], field_name="slug")

@@ -12,7 +12,7 @@ from jobs.services import start_job
 from mlworker.forms import ScrapeForm
 
 from .forms import PhotoUploadForm
-from .importing import import_uploads
+from .ingest.upload import import_uploads
 from .models import City, Photo
 from .services import set_photo_status
 

@@ -18,15 +18,9 @@ from itertools import chain, zip_longest
 from django.conf import settings
 from django.utils.text import slugify
 
-from cities.ingest import (
-    DuplicatePhoto,
-    ImageRejected,
-    Renditions,
-    ValidImage,
-    create_photo,
-    render,
-    validate_image,
-)
+from cities.ingest.report import IngestReport
+from cities.ingest.store import ingest_one
+from cities.ingest.validation import ImageRejected, Renditions, ValidImage, render, validate_image
 from cities.models import City, Photo
 from cities.services import after_photos_added
 
@@ -249,10 +243,13 @@ class _CityRun:
                 self.on_progress(self)
 
     def store(self, candidate: Candidate, future: Future) -> None:
+        outcome = IngestReport()
         try:
             valid, renditions = future.result()
-            photo = create_photo(
+            photo = ingest_one(
+                outcome,
                 self.city,
+                valid.name,
                 valid,
                 renditions=renditions,
                 source=self.provider.name,
@@ -260,10 +257,6 @@ class _CityRun:
                 author=candidate.author[:300],
                 licence=candidate.licence[:120],
                 licence_url=_fitting_url(500, candidate.licence_url),
-            )
-        except DuplicatePhoto as dup:
-            self.report.duplicates.append(
-                {"city": self.city.slug, "url": candidate.url, "reason": dup.reason}
             )
         except ImageRejected as exc:
             self.report.fail(self.city, candidate.url, exc.reason)
@@ -273,8 +266,15 @@ class _CityRun:
             log.exception("candidate %s failed unexpectedly", candidate.url)
             self.report.fail(self.city, candidate.url, f"unexpected {type(exc).__name__}: {exc}")
         else:
-            self.stored += 1
-            self.report.created.append(photo.pk)
+            for duplicate in outcome.duplicates:
+                self.report.duplicates.append(
+                    {"city": self.city.slug, "url": candidate.url, "reason": duplicate.reason}
+                )
+            for rejected in outcome.rejected:
+                self.report.fail(self.city, candidate.url, rejected.reason)
+            if photo:
+                self.stored += 1
+                self.report.created.append(photo.pk)
 
 
 def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> ScrapeReport:

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from cities.ingest import ImageRejected, validate_image
+from cities.ingest.validation import ImageRejected, validate_image
 from cities.models import City
 from jobs.models import Job
 from vibes_site.htmx import render_htmx

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core.cache import cache
 from PIL import Image
 
-from cities.ingest import ingest_bytes
-from cities.models import City
+from cities.ingest.report import IngestReport
+from cities.ingest.store import ingest_one
+from cities.models import City, Photo
 from mlworker.services import sync_label_only_model
 from swipes.engine import forget_engine
 
@@ -32,6 +33,14 @@ def jpeg_bytes(colour=(200, 80, 40), size=(64, 80), seed=0, fmt="JPEG") -> bytes
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()
+
+
+def ingest_photo(city: City, name: str, data: bytes, **metadata) -> Photo:
+    """One image through the one ingestion path (ingest_one); the test fails if it is not stored."""
+    report = IngestReport()
+    photo = ingest_one(report, city, name, data, **metadata)
+    assert photo is not None, f"{name} was not stored: {report.duplicates + report.problems}"
+    return photo
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +86,7 @@ def photo_set(db, make_city):
         for c, slug in enumerate(slugs):
             city = make_city(slug)
             photos[slug] = [
-                ingest_bytes(
+                ingest_photo(
                     city, f"{slug}-{i}.jpg", jpeg_bytes((40 * c, 100, 200 - 40 * c), seed=c * 100 + i)
                 )
                 for i in range(per_city)

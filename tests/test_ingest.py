@@ -9,10 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from PIL import Image
 
-from cities.ingest import DuplicatePhoto, ImageRejected, ingest_bytes, validate_image
+from cities.ingest.report import IngestReport
+from cities.ingest.store import ingest_one
+from cities.ingest.validation import ImageRejected, validate_image
 from cities.models import Photo
 from mlworker.models import ModelVersion, PhotoPrediction
-from tests.conftest import jpeg_bytes
+from tests.conftest import ingest_photo, jpeg_bytes
 from tests.helpers import run_queued_jobs
 
 
@@ -79,7 +81,7 @@ class TestValidateImage:
 class TestIngest:
     def test_stores_a_downscaled_jpeg_and_a_thumbnail(self, make_city):
         city = make_city("paris")
-        photo = ingest_bytes(
+        photo = ingest_photo(
             city, "big.png", png_bytes(size=(3200, 1600), mode="RGB"), author="Ann", licence="CC0"
         )
         assert (photo.width, photo.height) == (1600, 800)
@@ -88,10 +90,22 @@ class TestIngest:
         assert photo.credit_line == "© Ann · CC0 · upload"
 
     def test_a_duplicate_is_refused_and_names_the_original(self, make_city):
-        first = ingest_bytes(make_city("rome"), "a.jpg", jpeg_bytes(seed=9))
-        with pytest.raises(DuplicatePhoto) as caught:
-            ingest_bytes(make_city("oslo"), "copy.jpg", jpeg_bytes(seed=9))
-        assert caught.value.existing == first and Photo.objects.count() == 1
+        first = ingest_photo(make_city("rome"), "a.jpg", jpeg_bytes(seed=9))
+        report = IngestReport()
+        assert ingest_one(report, make_city("oslo"), "copy.jpg", jpeg_bytes(seed=9)) is None
+        (duplicate,) = report.duplicates
+        assert duplicate.existing == first.pk and duplicate.name == "copy.jpg" and duplicate.city == "oslo"
+        assert f"duplicate of photo #{first.pk} (Rome)" in duplicate.reason
+        assert report.stored == [] and report.rejected == [] and Photo.objects.count() == 1
+
+    def test_a_bad_file_is_counted_as_rejected_under_its_label(self, make_city):
+        report = IngestReport()
+        photo = ingest_one(report, make_city("oslo"), "x.jpg", b"<html>", label="/in/oslo/x.jpg")
+        assert photo is None and report.stored == [] and report.duplicates == []
+        assert [str(r) for r in report.rejected] == [
+            "oslo: /in/oslo/x.jpg: not an image (Pillow cannot identify it)"
+        ]
+        assert report.summary() == "0 photos stored, 0 duplicates skipped, 1 rejected, 0 failed"
 
 
 @pytest.fixture
@@ -126,7 +140,10 @@ class TestAdminUpload:
             SimpleUploadedFile("set.zip", archive, "application/zip"),
         )
         assert response.status_code == 200
-        assert "lisbon" in response.content.decode().lower() and "3 stored" in response.content.decode()
+        assert (
+            "Lisbon: 3 photos stored, 0 duplicates skipped, 0 rejected, 0 failed."
+            in response.content.decode()
+        )
         assert Photo.objects.filter(city=city).count() == 3
         run_queued_jobs("predict")  # the job the upload asked for
         version = ModelVersion.objects.get(is_active=True)
@@ -192,7 +209,7 @@ def test_import_photos_reads_city_folders_and_reports_bad_files(tmp_path, make_c
     call_command("import_photos", str(tmp_path))
     run_queued_jobs("predict")
     out, err = capsys.readouterr()
-    assert "3 stored, 1 duplicate skipped, 2 rejected" in out
+    assert "Photos: 3 photos stored, 1 duplicate skipped, 2 rejected, 0 failed." in out
     assert "broken.jpg" in err and "no city with slug 'atlantis'" in err
     assert Photo.objects.filter(city__slug="berlin").count() == 2
     assert ModelVersion.objects.get(is_active=True).n_cities == 2

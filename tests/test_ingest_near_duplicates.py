@@ -1,9 +1,14 @@
-"""Near-duplicate detection in the one ingestion path (cities.ingest): uploads and imports get it too."""
+"""Near-duplicate detection in the one ingestion path (ingest_one): uploads and imports get it too."""
+
+import re
 
 import pytest
 
-from cities.importing import import_folder, import_uploads
-from cities.ingest import NearDuplicatePhoto, hamming_distance, ingest_bytes
+from cities.ingest.folder import import_folder
+from cities.ingest.report import IngestReport
+from cities.ingest.store import hamming_distance, ingest_one
+from cities.ingest.upload import import_uploads
+from tests.conftest import ingest_photo
 from tests.images import encode, photo_like
 
 
@@ -20,18 +25,19 @@ def test_hamming_distance_counts_differing_bits():
 
 def test_the_same_picture_re_encoded_and_resized_is_a_near_duplicate(berlin):
     picture = photo_like(80)
-    first = ingest_bytes(berlin, "a.jpg", encode(picture))
-    with pytest.raises(NearDuplicatePhoto) as caught:
-        ingest_bytes(berlin, "b.jpg", encode(picture.resize((700, 525)), quality=60))
-    assert caught.value.existing == first and caught.value.distance <= 6
-    assert "near-duplicate of photo" in caught.value.reason
-    assert ingest_bytes(berlin, "c.jpg", encode(photo_like(81))).perceptual_hash != first.perceptual_hash
+    first = ingest_photo(berlin, "a.jpg", encode(picture))
+    report = IngestReport()
+    assert ingest_one(report, berlin, "b.jpg", encode(picture.resize((700, 525)), quality=60)) is None
+    (near,) = report.duplicates
+    assert near.existing == first.pk and f"near-duplicate of photo #{first.pk}" in near.reason
+    assert int(re.search(r"perceptual distance (\d+)", near.reason)[1]) <= 6
+    assert ingest_photo(berlin, "c.jpg", encode(photo_like(81))).perceptual_hash != first.perceptual_hash
 
 
 def test_near_duplicates_are_looked_for_within_a_city_only(berlin, make_city):
     picture = photo_like(82)
-    ingest_bytes(berlin, "a.jpg", encode(picture))
-    assert ingest_bytes(make_city("rome", "Rome"), "b.jpg", encode(picture.resize((700, 525)), quality=60))
+    ingest_photo(berlin, "a.jpg", encode(picture))
+    assert ingest_photo(make_city("rome", "Rome"), "b.jpg", encode(picture.resize((700, 525)), quality=60))
 
 
 def test_the_admin_upload_reports_a_near_duplicate_as_a_duplicate(berlin):
@@ -39,7 +45,7 @@ def test_the_admin_upload_reports_a_near_duplicate_as_a_duplicate(berlin):
     report = import_uploads(
         berlin, [("a.jpg", encode(picture)), ("b.jpg", encode(picture.resize((700, 525)), quality=60))]
     )
-    assert len(report.created) == 1 and report.rejected == []
+    assert len(report.stored) == 1 and report.rejected == []
     assert "near-duplicate" in report.duplicates[0].reason
 
 
@@ -51,4 +57,4 @@ def test_import_photos_skips_near_duplicates(berlin, tmp_path):
     picture.resize((760, 570)).save(folder / "b.jpg", quality=70)
     photo_like(85).save(folder / "c.jpg")
     report = import_folder(tmp_path)
-    assert len(report.created) == 2 and len(report.duplicates) == 1
+    assert len(report.stored) == 2 and len(report.duplicates) == 1

@@ -16,14 +16,13 @@ call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver
-from tests.conftest import jpeg_bytes
-from cities.ingest import ingest_bytes
+from tests.conftest import ingest_photo, jpeg_bytes
 from cities.models import City
 from mlworker.services import sync_label_only_model
 import mlworker.tasks, mlworker.admin, cities.admin, swipes.admin  # everything the web process loads
 
 city = City.objects.create(slug="oslo", name="Oslo")
-photo = ingest_bytes(city, "a.jpg", jpeg_bytes())
+photo = ingest_photo(city, "a.jpg", jpeg_bytes())
 sync_label_only_model()
 get_resolver().url_patterns  # import every view module
 client = Client()

@@ -94,9 +94,9 @@ def postcard_set(transactional_db, make_city):
     Returns {slug: [photos]}. The drawings are cached for the session; each test stores its own copies.
     The first round serves them in a fixed order, the cities taking turns (for repeatable screenshots).
     """
-    from cities.ingest import ingest_bytes
     from cities.models import Photo
     from mlworker.services import sync_label_only_model
+    from tests.conftest import ingest_photo
 
     def make(slugs=("kyoto", "reykjavik", "miami", "rome"), per_city=4):
         photos = {}
@@ -104,7 +104,7 @@ def postcard_set(transactional_db, make_city):
             row = _catalogue()[slug]
             city = make_city(slug, row["name"], row["country"])
             photos[slug] = [
-                ingest_bytes(
+                ingest_photo(
                     city,
                     f"{slug}-{i:02d}.jpg",
                     _postcard_jpeg(slug, c * 1000 + i),

@@ -13,7 +13,7 @@ from mlworker import services
 from mlworker.models import ModelVersion, PhotoPrediction
 from swipes import services as swipe_services
 from swipes.models import UserProfile
-from tests.conftest import jpeg_bytes
+from tests.conftest import ingest_photo, jpeg_bytes
 from tests.helpers import run_queued_jobs
 
 
@@ -48,14 +48,12 @@ def test_activation_predicts_every_photo_that_has_no_vector_first(baseline):
 
 
 def test_photos_added_while_it_predicted_get_a_vector_too(baseline, make_city):
-    from cities.ingest import ingest_bytes
-
     version = candidate(baseline)
     added = []
 
     def progress(done, total, message=""):
         if not added:  # a photo arrives while the old model is still the active one
-            added.append(ingest_bytes(Photo.objects.first().city, "late.jpg", jpeg_bytes(seed=999)))
+            added.append(ingest_photo(Photo.objects.first().city, "late.jpg", jpeg_bytes(seed=999)))
 
     services.activate(version, progress)
     assert added and PhotoPrediction.objects.filter(model_version=version, photo=added[0]).exists()
@@ -94,9 +92,7 @@ def test_switching_models_queues_a_rescore_that_rebuilds_every_profile(baseline)
 
 
 def test_the_first_model_has_no_profiles_to_rescore(db, make_city):
-    from cities.ingest import ingest_bytes
-
-    ingest_bytes(make_city("alpha"), "a.jpg", jpeg_bytes(seed=1))
+    ingest_photo(make_city("alpha"), "a.jpg", jpeg_bytes(seed=1))
     services.sync_label_only_model()
     assert ModelVersion.objects.filter(is_active=True).exists() and not Job.objects.exists()
 

@@ -4,12 +4,12 @@ that have no local paths (S3 in production; Django's InMemoryStorage here)."""
 import pytest
 from django.core.files.storage import default_storage
 
-from cities.ingest import ingest_bytes
+from cities.ingest.validation import validate_image
 from cities.services import after_photos_added
 from jobs.models import Job
 from mlworker import services, tasks
 from mlworker.models import ModelVersion, PhotoPrediction
-from tests.conftest import jpeg_bytes
+from tests.conftest import ingest_photo, jpeg_bytes
 from tests.helpers import run_queued_jobs
 
 pytestmark = pytest.mark.ml
@@ -34,7 +34,7 @@ def test_ingest_train_predict_and_classify_without_a_filesystem(memory_storage, 
     for slug, colour in COLOURS.items():
         city = make_city(slug)
         for i in range(6):
-            ingest_bytes(city, f"{slug}-{i}.jpg", jpeg_bytes(colour, size=(48, 48), seed=10 * i + len(slug)))
+            ingest_photo(city, f"{slug}-{i}.jpg", jpeg_bytes(colour, size=(48, 48), seed=10 * i + len(slug)))
     run_queued_jobs("predict")
     job = Job.objects.create(
         kind="train",
@@ -55,14 +55,12 @@ def test_ingest_train_predict_and_classify_without_a_filesystem(memory_storage, 
     assert PhotoPrediction.objects.filter(model_version=version).count() == 18
 
     # A new photo is predicted by the predict job, reading it from the storage.
-    new = ingest_bytes(make_city("alpha"), "late.jpg", jpeg_bytes(COLOURS["alpha"], size=(48, 48), seed=999))
+    new = ingest_photo(make_city("alpha"), "late.jpg", jpeg_bytes(COLOURS["alpha"], size=(48, 48), seed=999))
     after_photos_added([new.pk])
     run_queued_jobs("predict")
     assert PhotoPrediction.objects.filter(model_version=version, photo=new).exists()
 
     # A visitor's photo: stored, classified, then deleted from the storage.
-    from cities.ingest import validate_image
-
     job = services.start_classification(
         "visitor", validate_image("me.jpg", jpeg_bytes(COLOURS["beta"], size=(48, 48)))
     )

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cities.importing import import_folder
+from cities.ingest.folder import import_folder
 
 
 class Command(BaseCommand):
@@ -22,4 +22,6 @@ class Command(BaseCommand):
         report = import_folder(path, source=source, author=author, licence=licence)
         for rejected in report.rejected:
             self.stderr.write(f"rejected {rejected.name}: {rejected.reason}")
+        for error in report.errors:
+            self.stderr.write(f"failed {error.name}: {error.reason}")
         self.stdout.write(self.style.SUCCESS(f"Photos: {report.summary()}."))

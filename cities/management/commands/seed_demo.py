@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cities.importing import import_folder
+from cities.ingest.folder import import_folder
 from cities.models import Photo
 from cities.postcards import DEMO_STYLES, draw_postcard
 from cities.services import seed_cities

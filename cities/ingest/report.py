@@ -1,0 +1,82 @@
+"""What an ingestion run did: the one report that an upload, a folder import and a scrape all return."""
+
+from dataclasses import dataclass, field
+
+MAX_LISTED = 100  # entries of each list in a Job's result; the counts are always exact
+MAX_PHOTO_IDS = 1000
+
+
+def _plural(n: int, word: str, plural: str = "") -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """One file, URL or query that did not become a photo, and why (for people)."""
+
+    name: str  # what a person recognises it by: the file name or path, the URL, the query
+    reason: str
+    city: str = ""  # the city's slug, where it is known
+    existing: int | None = None  # for a duplicate: the photo it duplicates
+
+    def __str__(self) -> str:
+        where = f"{self.city}: {self.name}" if self.city else self.name
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """Counts with reasons: stored, duplicates (skipped, harmless), rejected (a file we refused) and errors
+    (something we could not fetch or handle). Rejected and errors together are what went wrong."""
+
+    stored: list[int] = field(default_factory=list)  # photo ids, in the order they were stored
+    duplicates: list[Skipped] = field(default_factory=list)
+    rejected: list[Skipped] = field(default_factory=list)
+    errors: list[Skipped] = field(default_factory=list)
+    # Scrapes only: each city's photos from the source before the run, and its target.
+    cities: dict[str, dict] = field(default_factory=dict)  # slug -> {"had", "target", "stored"}
+    skipped_unfree: int = 0  # candidates a provider left out for their licence, before any download
+    announced: int = 0  # how many of `stored` have been handed on for predictions (store.announce_new_photos)
+
+    def duplicate(self, name: str, reason: str, city: str = "", existing: int | None = None) -> None:
+        self.duplicates.append(Skipped(name, reason, city, existing))
+
+    def reject(self, name: str, reason: str, city: str = "") -> None:
+        self.rejected.append(Skipped(name, reason, city))
+
+    def error(self, name: str, reason: str, city: str = "") -> None:
+        self.errors.append(Skipped(name, reason, city))
+
+    @property
+    def problems(self) -> list[Skipped]:
+        return self.rejected + self.errors
+
+    def summary(self) -> str:
+        """One line for people, e.g. "3 photos stored, 1 duplicate skipped, 2 rejected, 0 failed"."""
+        text = (
+            f"{_plural(len(self.stored), 'photo')} stored, {_plural(len(self.duplicates), 'duplicate')} "
+            f"skipped, {len(self.rejected)} rejected, {len(self.errors)} failed"
+        )
+        if self.skipped_unfree:
+            text += f", {self.skipped_unfree} not freely licensed"
+        if self.cities:
+            progress = [f"{slug} {c['had'] + c['stored']}/{c['target']}" for slug, c in self.cities.items()]
+            text += f" ({', '.join(progress)})"
+        return text
+
+    def as_result(self) -> dict:
+        """A Job's result. `achieved` counts the photos stored and `errors` lists what went wrong, so the job
+        page can tell a run that did nothing useful (none stored, errors) from one that did."""
+        return {
+            "message": f"{self.summary()}.",
+            "achieved": len(self.stored),
+            "errors": [str(problem) for problem in self.problems[:MAX_LISTED]],
+            "stored": len(self.stored),
+            "duplicates": len(self.duplicates),
+            "rejected": len(self.rejected),
+            "failed": len(self.errors),
+            "skipped_unfree": self.skipped_unfree,
+            "cities": self.cities,
+            "photo_ids": self.stored[:MAX_PHOTO_IDS],
+            "duplicate_list": [str(duplicate) for duplicate in self.duplicates[:MAX_LISTED]],
+        }
