@@ -62,9 +62,9 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from cities.ingest.scrape import build_request, scrape
     from cities.models import City, Photo
     from mlworker.models import ModelVersion
-    from mlworker.scraping import build_request, scrape
 
     call_command("migrate", verbosity=0)
     cities = [
@@ -91,9 +91,9 @@ def main() -> int:
         started = time.perf_counter()
         report = scrape(request)
         seconds = time.perf_counter() - started
-        stored = len(report.created)
-        if stored != PHOTOS or report.failures:
-            print(f"unexpected: {report.summary()} {report.failures[:3]}", file=sys.stderr)
+        stored = len(report.stored)
+        if stored != PHOTOS or report.problems:
+            print(f"unexpected: {report.summary()} {[str(p) for p in report.problems[:3]]}", file=sys.stderr)
         rate = stored / seconds
         verdict = (
             ("PASS" if rate >= TARGET_PER_SECOND else "MISS") if concurrency == TARGET_CONCURRENCY else "—"

@@ -94,7 +94,7 @@ def import_photos(n: int) -> tuple[int, str, float]:
     folder = postcard_folder(n)
     started = time.perf_counter()
     report = import_folder(folder, source="bench-ml", author="City Vibes benchmark", licence="CC0")
-    return len(report.created), report.summary(), time.perf_counter() - started
+    return len(report.stored), report.summary(), time.perf_counter() - started
 
 
 # --- 2 and 3, in this process ----------------------------------------------------------------------------------

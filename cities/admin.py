@@ -9,9 +9,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from jobs.services import start_job
-from mlworker.forms import ScrapeForm
 
-from .forms import PhotoUploadForm
+from .ingest.forms import PhotoUploadForm, ScrapeForm
 from .ingest.upload import import_uploads
 from .models import City, Photo
 from .services import set_photo_status

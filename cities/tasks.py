@@ -3,7 +3,8 @@
 from django.db import OperationalError
 
 from jobs.registry import DEFAULT_QUEUE, job_task
-from mlworker.scraping import request_from_params, scrape
+
+from .ingest.scrape import request_from_params, scrape
 
 TASK_OPTIONS = {"autoretry_for": (OperationalError,), "max_retries": 3, "retry_backoff": True}
 

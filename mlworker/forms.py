@@ -1,8 +1,6 @@
 from django import forms
 
 from .backbone_names import BACKBONE_NAMES, DEFAULT_BACKBONE, OFFLINE_BACKBONES
-from .providers import PROVIDER_NAMES
-from .scraping import DEFAULT_QUERIES, MAX_PER_CITY, ScrapeError, build_request, parse_queries
 from .training import FINE_TUNE_BLOCKS, FINE_TUNE_MIN_PHOTOS
 
 
@@ -42,57 +40,3 @@ class TrainModelForm(forms.Form):
     skip_small_cities = forms.BooleanField(
         required=False, help_text="Leave out cities with fewer than 5 photos instead of refusing to train."
     )
-
-
-PROVIDER_LABELS = {
-    "wikimedia": "Wikimedia Commons (free licences only; no key needed)",
-    "google": "Google Custom Search (needs GOOGLE_CSE_KEY and GOOGLE_CSE_ID)",
-    "urls": "A list of image URLs (below)",
-}
-
-
-class ScrapeForm(forms.Form):
-    """The admin's "Scrape photos…" step. `scrape_request` holds the checked request once it is valid."""
-
-    provider = forms.ChoiceField(choices=[(name, PROVIDER_LABELS[name]) for name in PROVIDER_NAMES])
-    per_city = forms.IntegerField(
-        label="Photos per city",
-        min_value=1,
-        max_value=MAX_PER_CITY,
-        initial=20,
-        help_text="A target: a rerun tops each city up to it from the same source, without duplicates.",
-    )
-    queries = forms.CharField(
-        label="Query templates",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        initial="\n".join(DEFAULT_QUERIES),
-        required=False,
-        help_text="One per line (or comma-separated); {city} becomes the city's name.",
-    )
-    urls = forms.CharField(
-        label="URL list",
-        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "https://example.org/photo.jpg,berlin"}),
-        required=False,
-        help_text='Only for "a list of image URLs": one per line, "url" or "url,city-slug".',
-    )
-
-    def __init__(self, *args, city_slugs: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.city_slugs = city_slugs
-        self.scrape_request = None
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            self.scrape_request = build_request(
-                city_slugs=self.city_slugs,
-                provider=cleaned["provider"],
-                per_city=cleaned["per_city"],
-                queries=parse_queries(cleaned.get("queries", "")),
-                urls=cleaned.get("urls", ""),
-            )
-        except ScrapeError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return cleaned

@@ -64,7 +64,7 @@ def test_the_admin_action_starts_a_job_that_the_task_runs(
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.message
-    assert job.result["created"] == 4 and job.result["failed"] == 0
+    assert job.result["achieved"] == 4 and job.result["errors"] == [] and job.result["failed"] == 0
     assert job.message.startswith("4 photos stored") and (job.progress_done, job.progress_total) == (4, 4)
     assert Photo.objects.filter(source="wikimedia").count() == 4
     page = client.get(response["Location"])
@@ -133,7 +133,8 @@ def test_the_command_scrapes_and_prints_a_summary(cities_with_photos):
     call_command("scrape", cities="berlin,paris", per_city=2, queries="{city} skyline", stdout=out)
     text = out.getvalue()
     assert (
-        "[4/4]" in text and "4 photos stored, 0 duplicates skipped, 0 failed (berlin 2/2, paris 2/2)." in text
+        "[4/4]" in text
+        and "4 photos stored, 0 duplicates skipped, 0 rejected, 0 failed (berlin 2/2, paris 2/2)." in text
     )
     again = StringIO()
     call_command("scrape", cities="berlin", per_city=3, stdout=again)

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
+from cities.ingest.scrape import ScrapeError, build_request, scrape
 from cities.models import Photo
-from mlworker.scraping import ScrapeError, build_request, scrape
 from tests.fakeweb import encode, photo_like, stream_forever
 from tests.helpers import run_queued_jobs
 
@@ -33,7 +33,7 @@ def test_valid_jpeg_and_png_are_stored_with_credit_and_licence(scrape_settings, 
         licence_url="//creativecommons.org/publicdomain/zero/1.0/",
     )
     report = run(per_city=5)
-    assert report.failures == [] and len(report.created) == 2
+    assert report.problems == [] and len(report.stored) == 2
     tower = Photo.objects.get(city=berlin, source_url__endswith="Berlin_TV_tower.jpg")
     street = Photo.objects.get(city=berlin, source_url__endswith="Berlin_street.png")
     assert tower.source == "wikimedia" and tower.author == "Jane & Co" and tower.licence == "CC BY-SA 4.0"
@@ -42,7 +42,8 @@ def test_valid_jpeg_and_png_are_stored_with_credit_and_licence(scrape_settings, 
     assert street.author == "Max <Mustermann>" and street.licence == "CC0"
     assert street.licence_url == "https://creativecommons.org/publicdomain/zero/1.0/"
     assert len(street.perceptual_hash) == 16 and street.thumbnail
-    assert Image.open(street.image.path).format == "JPEG"
+    with street.image.open() as stored:
+        assert Image.open(stored).format == "JPEG"
     assert fake_web.searches[:2] == ["Berlin skyline filetype:bitmap", "Berlin street filetype:bitmap"]
     assert not berlin.photos.first().predictions.exists()  # asked for by a predict job...
     run_queued_jobs("predict")
@@ -54,7 +55,8 @@ def test_large_photos_are_downscaled_and_get_a_thumbnail(scrape_settings, fake_w
     run(per_city=1)
     photo = Photo.objects.get()
     assert (photo.width, photo.height) == (1600, 1067)
-    assert max(Image.open(photo.thumbnail.path).size) == 480
+    with photo.thumbnail.open() as thumbnail:
+        assert max(Image.open(thumbnail).size) == 480
 
 
 def test_bad_candidates_are_counted_and_never_fail_the_run(scrape_settings, fake_web, berlin, settings):
@@ -70,13 +72,13 @@ def test_bad_candidates_are_counted_and_never_fail_the_run(scrape_settings, fake
     fake_web.add_commons_file("good.jpg", whole, topic="Berlin")
     report = run(per_city=5, queries=["{city}"])
     assert [Photo.objects.get().source_url.endswith("good.jpg")] == [True]
-    reasons = {f["url"].rsplit("/", 1)[-1]: f["reason"] for f in report.failures}
+    reasons = {r.name.rsplit("/", 1)[-1]: r.reason for r in report.rejected}
     assert "not an image" in reasons["html.jpg"]
     assert "damaged or truncated" in reasons["truncated.jpg"]
     assert "decompression bomb" in reasons["bomb.png"]
     assert "passed the limit" in reasons["huge.jpg"]
     assert fake_web.bytes_sent[huge] < 16 * 1024 * 1024
-    assert "4 failed" in report.summary()
+    assert report.errors == [] and "4 rejected, 0 failed" in report.summary()
 
 
 def test_non_free_licences_are_skipped_before_download(scrape_settings, fake_web, berlin):
@@ -102,7 +104,7 @@ def test_duplicates_and_near_duplicates_are_skipped(scrape_settings, fake_web, b
     fake_web.add_commons_file("b.jpg", encode(photo_like(31)), topic="Berlin")
     report = run(per_city=10, queries=["{city}"], concurrency=1)
     assert Photo.objects.count() == 2
-    reasons = sorted(d["reason"].split(" of ")[0] for d in report.duplicates)
+    reasons = sorted(d.reason.split(" of ")[0] for d in report.duplicates)
     assert reasons == ["duplicate", "near-duplicate"]
 
 
@@ -112,14 +114,14 @@ def test_a_rerun_tops_up_without_duplicating(scrape_settings, fake_web, berlin, 
         fake_web.add_commons_file(f"berlin-{i}.jpg", encode(photo_like(40 + i)), topic="Berlin")
         fake_web.add_commons_file(f"paris-{i}.jpg", encode(photo_like(50 + i)), topic="Paris")
     first = run(("berlin", "paris"), per_city=2, queries=["{city}"])
-    assert len(first.created) == 4
+    assert len(first.stored) == 4
     downloads = sum(n for path, n in fake_web.hits.items() if path.startswith("/upload/"))
     assert downloads == 4  # no more downloads than photos needed
     second = run(("berlin", "paris"), per_city=5, queries=["{city}"])
-    assert len(second.created) == 6 and second.duplicates == [] and second.failures == []
+    assert len(second.stored) == 6 and second.duplicates == [] and second.problems == []
     assert berlin.photos.count() == 5 and Photo.objects.filter(city__slug="paris").count() == 5
     third = run(("berlin", "paris"), per_city=5, queries=["{city}"])
-    assert third.created == [] and "berlin 5/5, paris 5/5" in third.summary()
+    assert third.stored == [] and "berlin 5/5, paris 5/5" in third.summary()
     assert sum(n for path, n in fake_web.hits.items() if path.startswith("/upload/")) == 10
 
 
@@ -131,7 +133,7 @@ def test_google_custom_search_is_used_when_configured(scrape_settings, fake_web,
     fake_web.add_google_item("berlin.gif", b"GIF89a", mime="image/gif")  # not a type we take
     report = run(provider="google", per_city=3, queries=["{city} skyline"])
     photo = Photo.objects.get()
-    assert len(report.created) == 1 and photo.source == "google"
+    assert len(report.stored) == 1 and photo.source == "google"
     assert photo.source_url == "https://photos.example.org/p/berlin.jpg"
     assert photo.author == "photos.example.org" and photo.licence.startswith("unverified")
 
@@ -142,7 +144,7 @@ def test_a_url_list_feeds_the_named_cities(scrape_settings, fake_web, berlin, ma
     b = fake_web.serve("/list/b.png", encode(photo_like(71), "PNG"), content_type="image/png")
     text = f"# photos we took ourselves\n{a},berlin,Ann,CC BY 4.0\n\n{b},paris\n"
     report = run(("berlin", "paris"), provider="urls", urls=text, per_city=3)
-    assert len(report.created) == 2
+    assert len(report.stored) == 2
     assert Photo.objects.get(city=berlin).author == "Ann"
     assert Photo.objects.get(city__slug="paris").source_url == b
 
@@ -179,7 +181,7 @@ def test_a_file_the_provider_says_is_too_big_is_not_downloaded(scrape_settings, 
         "big.jpg", encode(photo_like(90)), topic="Berlin"
     )  # ~20 KB, size reported
     report = run(per_city=1, queries=["{city}"])
-    assert fake_web.hits[path] == 0 and "the limit is 2,000" in report.failures[0]["reason"]
+    assert fake_web.hits[path] == 0 and "the limit is 2,000" in report.rejected[0].reason
 
 
 def test_the_exif_orientation_is_applied(scrape_settings, fake_web, berlin):

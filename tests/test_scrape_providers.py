@@ -2,10 +2,10 @@
 
 import pytest
 
-from mlworker.providers import ProviderError, make_provider
-from mlworker.providers.urllist import parse_url_list
-from mlworker.providers.wikimedia import is_free_licence, plain_text
-from mlworker.safe_http import SafeFetcher
+from cities.ingest.providers import ProviderError, make_provider
+from cities.ingest.providers.urllist import parse_url_list
+from cities.ingest.providers.wikimedia import is_free_licence, plain_text
+from cities.ingest.safe_http import SafeFetcher
 from tests.fakeweb import encode, photo_like
 
 

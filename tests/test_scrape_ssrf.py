@@ -1,4 +1,4 @@
-"""The SSRF guard and the politeness rules of the scraper's HTTP client (mlworker/safe_http.py)."""
+"""The SSRF guard and the politeness rules of the scraper's HTTP client (cities/ingest/safe_http.py)."""
 
 import shutil
 import subprocess
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mlworker.safe_http import (
+from cities.ingest.safe_http import (
     FetchError,
     HostRateLimiter,
     SafeFetcher,

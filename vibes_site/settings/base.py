@@ -141,7 +141,7 @@ NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=6)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Photo scraping (mlworker/providers, mlworker/scraping.py; see docs/ingestion.md).
+# Photo scraping (cities/ingest/providers, cities/ingest/scrape.py; see docs/ingestion.md).
 # Wikimedia asks every client to identify itself with a contact; set SCRAPE_USER_AGENT in production
 # (the HTTP library and its version are appended).
 SCRAPE_USER_AGENT = env.str(

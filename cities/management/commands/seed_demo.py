@@ -5,11 +5,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cities.ingest.folder import import_folder
+from cities.ingest.providers.wikimedia import commons_reachable
+from cities.ingest.scrape import build_request, scrape
 from cities.models import Photo
 from cities.postcards import DEMO_STYLES, draw_postcard
 from cities.services import seed_cities
-from mlworker.providers.wikimedia import commons_reachable
-from mlworker.scraping import build_request, scrape
 
 
 class Command(BaseCommand):
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  [{done}/{total}] {message}")
 
         report = scrape(request, progress=progress)
-        self.stdout.write(f"Real photos: {report.summary()}")
+        self.stdout.write(f"Real photos: {report.summary()}.")
         if Photo.objects.filter(source="wikimedia", city__slug__in=DEMO_STYLES).exists():
             return True
         if required:

@@ -1,4 +1,4 @@
-"""The scrape service: N photos per city from a provider, through the one ingestion path (cities.ingest).
+"""The scrape service: N photos per city from a provider, each stored through `ingest_one`.
 
 `build_request` checks the input (the admin form and `manage.py scrape` call it before starting anything);
 `scrape` does the work, for the Celery task and the command alike. Downloads, validation and rendering (the
@@ -6,28 +6,27 @@ CPU work) run on a pool of threads; storing (dedupe and database writes) stays o
 photo at a time.
 
 A rerun tops up: each city needs N minus the photos it already has from that provider, and candidates whose
-page is already stored are not fetched again. One bad candidate never fails the run: it is counted and listed.
+page is already stored are not fetched again. One bad candidate never fails the run: it is counted and listed
+in the IngestReport (refused files as rejected; downloads and searches that failed as errors).
 """
 
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from itertools import chain, zip_longest
 
 from django.conf import settings
 from django.utils.text import slugify
 
-from cities.ingest.report import IngestReport
-from cities.ingest.store import ingest_one
-from cities.ingest.validation import ImageRejected, Renditions, ValidImage, render, validate_image
-from cities.models import City, Photo
-from cities.services import after_photos_added
-
+from ..models import City, Photo
 from .providers import IMAGE_TYPES, PROVIDER_NAMES, Candidate, Provider, ProviderError, make_provider
 from .providers.google import check_google_configured
 from .providers.urllist import parse_url_list
-from .safe_http import FetchError, SafeFetcher
+from .report import IngestReport
+from .safe_http import FetchError, SafeFetcher, TooLarge, UnsafeURL
+from .store import announce_new_photos, ingest_one
+from .validation import ImageRejected, Renditions, ValidImage, render, validate_image
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,6 @@ DEFAULT_QUERIES = ("{city} skyline", "{city} street")
 MAX_PER_CITY = 200
 MAX_QUERIES = 10
 MAX_CONCURRENCY = 16
-MAX_LISTED_FAILURES = 100  # in the Job result; the count is always exact
 
 
 class ScrapeError(ValueError):
@@ -128,45 +126,6 @@ def request_from_params(params: dict) -> ScrapeRequest:
     )
 
 
-@dataclass
-class ScrapeReport:
-    created: list[int] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    failures: list[dict] = field(default_factory=list)
-    cities: dict[str, dict] = field(default_factory=dict)  # slug -> had, target, stored
-    skipped_unfree: int = 0
-
-    def fail(self, city: City, url: str, reason: str) -> None:
-        self.failures.append({"city": city.slug, "url": url, "reason": reason})
-
-    def summary(self) -> str:
-        short = [f"{slug} {c['had'] + c['stored']}/{c['target']}" for slug, c in self.cities.items()]
-        created, duplicates = len(self.created), len(self.duplicates)
-        text = (
-            f"{created} photo{'s' if created != 1 else ''} stored, "
-            f"{duplicates} duplicate{'s' if duplicates != 1 else ''} skipped, {len(self.failures)} failed"
-        )
-        if self.skipped_unfree:
-            text += f", {self.skipped_unfree} not freely licensed"
-        return f"{text} ({', '.join(short)})."
-
-    def as_result(self) -> dict:
-        return {
-            "message": self.summary(),
-            # The job's outcome (jobs.runner.outcome_of): failures with nothing stored is a failed job.
-            "achieved": len(self.created),
-            "errors": [f"{f['city']}: {f['reason']}" for f in self.failures[:MAX_LISTED_FAILURES]],
-            "created": len(self.created),
-            "photo_ids": self.created[:1000],
-            "duplicates": len(self.duplicates),
-            "failed": len(self.failures),
-            "skipped_unfree": self.skipped_unfree,
-            "cities": self.cities,
-            "failures": self.failures[:MAX_LISTED_FAILURES],
-            "duplicate_list": self.duplicates[:MAX_LISTED_FAILURES],
-        }
-
-
 Progress = Callable[..., None]
 
 
@@ -206,7 +165,7 @@ class _CityRun:
             try:
                 per_query.append(self.provider.search(query, city_slug=self.city.slug, limit=limit))
             except ProviderError as exc:
-                self.report.fail(self.city, query, str(exc))
+                self.report.error(query, str(exc), self.city.slug)
         seen, ordered = set(), []
         # Alternate between the queries ("skyline", "street", "skyline"...) for variety.
         for candidate in chain.from_iterable(zip_longest(*per_query)):
@@ -216,8 +175,8 @@ class _CityRun:
             if candidate.size and candidate.size > settings.SCRAPE_MAX_DOWNLOAD_BYTES:
                 # The provider says so: no need to start the download to find out.
                 limit = settings.SCRAPE_MAX_DOWNLOAD_BYTES
-                self.report.fail(
-                    self.city, candidate.url, f"{candidate.size:,} bytes; the limit is {limit:,}"
+                self.report.reject(
+                    candidate.url, f"{candidate.size:,} bytes; the limit is {limit:,}", self.city.slug
                 )
                 continue
             ordered.append(candidate)
@@ -243,43 +202,36 @@ class _CityRun:
                 self.on_progress(self)
 
     def store(self, candidate: Candidate, future: Future) -> None:
-        outcome = IngestReport()
+        city = self.city.slug
         try:
             valid, renditions = future.result()
             photo = ingest_one(
-                outcome,
+                self.report,
                 self.city,
                 valid.name,
                 valid,
                 renditions=renditions,
+                label=candidate.url,
                 source=self.provider.name,
                 source_url=_fitting_url(1000, candidate.page_url, candidate.url),
                 author=candidate.author[:300],
                 licence=candidate.licence[:120],
                 licence_url=_fitting_url(500, candidate.licence_url),
             )
-        except ImageRejected as exc:
-            self.report.fail(self.city, candidate.url, exc.reason)
+        except (ImageRejected, TooLarge, UnsafeURL) as exc:  # refused on the download thread
+            self.report.reject(candidate.url, exc.reason, city)
         except FetchError as exc:
-            self.report.fail(self.city, candidate.url, exc.reason)
+            self.report.error(candidate.url, exc.reason, city)
         except Exception as exc:  # one odd file (a Pillow plugin bug...) must not end the whole run
             log.exception("candidate %s failed unexpectedly", candidate.url)
-            self.report.fail(self.city, candidate.url, f"unexpected {type(exc).__name__}: {exc}")
+            self.report.error(candidate.url, f"unexpected {type(exc).__name__}: {exc}", city)
         else:
-            for duplicate in outcome.duplicates:
-                self.report.duplicates.append(
-                    {"city": self.city.slug, "url": candidate.url, "reason": duplicate.reason}
-                )
-            for rejected in outcome.rejected:
-                self.report.fail(self.city, candidate.url, rejected.reason)
-            if photo:
-                self.stored += 1
-                self.report.created.append(photo.pk)
+            self.stored += photo is not None
 
 
-def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> ScrapeReport:
+def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> IngestReport:
     """Top every requested city up to `per_city` photos from the provider. Returns what happened."""
-    report = ScrapeReport()
+    report = IngestReport()
     cities = list(City.objects.filter(slug__in=request.city_slugs))
     cities.sort(key=lambda c: request.city_slugs.index(c.slug))
     needs = {}
@@ -292,7 +244,7 @@ def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> Scrap
 
     def on_progress(run: _CityRun) -> None:
         if progress:
-            message = f"{run.city.name}: {run.stored}/{run.need} new; {len(report.failures)} failed so far"
+            message = f"{run.city.name}: {run.stored}/{run.need} new; {len(report.problems)} failed so far"
             progress(settled + run.stored, total, message)
 
     with (
@@ -305,9 +257,9 @@ def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> Scrap
                 run = _CityRun(request, provider, fetcher, pool, report, city, needs[city.slug], on_progress)
                 run.run()
                 report.cities[city.slug]["stored"] = run.stored
-                after_photos_added(report.created[-run.stored :] if run.stored else [])
+                announce_new_photos(report)  # this city's photos get their vectors now, not at the end
             settled += needs[city.slug]
             if progress:
-                progress(settled, total, f"{city.name} done; {len(report.created)} photos stored so far")
+                progress(settled, total, f"{city.name} done; {len(report.stored)} photos stored so far")
         report.skipped_unfree = getattr(provider, "skipped_unfree", 0)
     return report

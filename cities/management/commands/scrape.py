@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlworker.providers import PROVIDER_NAMES
-from mlworker.scraping import DEFAULT_QUERIES, ScrapeError, build_request, parse_queries, scrape
+from cities.ingest.providers import PROVIDER_NAMES
+from cities.ingest.scrape import DEFAULT_QUERIES, ScrapeError, build_request, parse_queries, scrape
 
 
 class Command(BaseCommand):
@@ -58,9 +58,11 @@ class Command(BaseCommand):
                 last[0] = line
 
         report = scrape(request, progress=progress)
-        for failure in report.failures:
-            self.stderr.write(f"failed {failure['city']}: {failure['url']}: {failure['reason']}")
+        for rejected in report.rejected:
+            self.stderr.write(f"rejected {rejected}")
+        for error in report.errors:
+            self.stderr.write(f"failed {error}")
         if verbosity >= 2:
             for duplicate in report.duplicates:
-                self.stdout.write(f"skipped {duplicate['city']}: {duplicate['url']}: {duplicate['reason']}")
-        self.stdout.write(self.style.SUCCESS(report.summary()))
+                self.stdout.write(f"skipped {duplicate}")
+        self.stdout.write(self.style.SUCCESS(f"{report.summary()}."))
