@@ -121,6 +121,38 @@ def test_a_job_whose_cities_are_gone_fails_with_a_clear_message(cities_with_phot
     assert job.status == Job.Status.FAILED and "unknown city slug: atlantis" in job.message
 
 
+def scrape_job(slugs, per_city):
+    params = {"city_slugs": slugs, "per_city": per_city, "queries": ["{city}"]}
+    job = Job.objects.create(kind="scrape", params=params)
+    scrape_photos.apply(args=[job.pk])
+    job.refresh_from_db()
+    return job
+
+
+def test_a_scrape_that_stored_nothing_says_so_in_its_result(scrape_settings, fake_web, make_city):
+    make_city("berlin", "Berlin")
+    for i in range(2):
+        fake_web.add_commons_file(f"gone-{i}.jpg", encode(photo_like(300 + i)), topic="Berlin", status=404)
+    job = scrape_job(["berlin"], 2)
+    assert job.status == Job.Status.FAILED  # not green: nothing useful happened
+    assert job.result["achieved"] == 0 and job.result["failed"] == 2
+    assert [e.split(": ", 1)[0] for e in job.result["errors"]] == ["berlin", "berlin"]
+    assert all(e.endswith("HTTP 404") and "/gone-" in e for e in job.result["errors"])
+    assert job.message == "0 photos stored, 0 duplicates skipped, 0 rejected, 2 failed (berlin 0/2)."
+
+
+def test_a_scrape_that_stored_some_lists_what_went_wrong(scrape_settings, fake_web, make_city):
+    make_city("berlin", "Berlin")
+    fake_web.add_commons_file("good.jpg", encode(photo_like(310)), topic="Berlin")
+    fake_web.add_commons_file("page.jpg", b"<html>not an image</html>", topic="Berlin")
+    job = scrape_job(["berlin"], 2)
+    assert job.status == Job.Status.PARTIAL and job.get_status_display() == "Finished with errors"
+    assert job.result["achieved"] == 1 and job.result["photo_ids"] == [Photo.objects.get().pk]
+    (error,) = job.result["errors"]
+    assert error.startswith("berlin: http://") and "page.jpg: not an image" in error
+    assert job.result["rejected"] == 1 and job.result["failed"] == 0
+
+
 def test_the_task_is_registered_for_scrape_jobs_on_the_default_queue():
     assert registry.kind("scrape").task is scrape_photos
     route = app.amqp.router.route({}, scrape_photos.name, args=(1,), kwargs={})

@@ -1,8 +1,11 @@
 """The SSRF guard and the politeness rules of the scraper's HTTP client (cities/ingest/safe_http.py)."""
 
 import shutil
+import socket
 import subprocess
 import time
+from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
@@ -76,6 +79,80 @@ def test_a_checked_target_connects_to_the_checked_address():
     assert target.address in ("127.0.0.1", "::1")
     assert target.host_header == "localhost:8080"
     assert target.request_target == "/a.jpg?x=1"
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """A resolver at the network edge (socket.getaddrinfo, which our client and urllib3 both ask) that
+    answers made-up host names and counts the questions. `answers[host]` is one answer per question, the
+    last one repeating. Numeric addresses and other names go to the real resolver.
+
+    Only loopback addresses are ever connected to: the private ones below are only ever checked."""
+    real = socket.getaddrinfo
+    fake = SimpleNamespace(answers={}, asked=Counter())
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in fake.answers:
+            return real(host, port, family, type, proto, flags)
+        fake.asked[host] += 1
+        answers = fake.answers[host]
+        addresses = answers[min(fake.asked[host], len(answers)) - 1]
+        port = int(port or 0)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port, 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port))
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return fake
+
+
+def test_the_connection_goes_to_the_checked_address_and_the_name_is_not_asked_again(
+    scrape_settings, fake_web, fake_dns
+):
+    """DNS rebinding: a name that answers the checked address first and another one next time. The client
+    connects to the address it checked; were it to resolve the name again when connecting, it would get
+    127.0.0.3 (where nothing listens; the stand-in for an internal address) and fail."""
+    body = encode(photo_like(6))
+    fake_web.serve("/rebind.jpg", body)
+    port = fake_web.server.server_address[1]
+    fake_dns.answers["photos.rebind.test"] = [["127.0.0.1"], ["127.0.0.3"]]
+    with SafeFetcher() as fetcher:
+        fetched = fetcher.get(f"http://photos.rebind.test:{port}/rebind.jpg", accept=JPEG, max_bytes=10**6)
+    assert fetched.body == body and fake_web.hits["/rebind.jpg"] == 1
+    assert fake_dns.asked["photos.rebind.test"] == 1
+
+
+def test_one_private_address_among_the_answers_is_refused_before_connecting(
+    scrape_settings, fake_web, fake_dns
+):
+    """Every address a name resolves to is checked, not only the first (which is the one we would use)."""
+    fake_web.serve("/mixed.jpg", encode(photo_like(7)))
+    port = fake_web.server.server_address[1]
+    fake_dns.answers["mixed.test"] = [["127.0.0.1", "10.0.0.1"]]
+    with (
+        SafeFetcher() as fetcher,
+        pytest.raises(UnsafeURL, match="mixed.test resolves to 10.0.0.1, a private"),
+    ):
+        fetcher.get(f"http://mixed.test:{port}/mixed.jpg", accept=JPEG, max_bytes=10**6)
+    assert fake_web.hits["/mixed.jpg"] == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "refused"),
+    [
+        (["93.184.215.14", "10.0.0.1"], "10.0.0.1, a private"),
+        (["10.0.0.1", "93.184.215.14"], "10.0.0.1, a private"),
+        (["93.184.215.14", "1.1.1.1", "169.254.169.254"], "169.254.169.254, a link-local"),
+        (["2620:0:861:ed1a::1", "fd00::1"], "fd00::1, a private"),
+    ],
+)
+def test_any_non_public_answer_refuses_the_name(fake_dns, answer, refused):
+    fake_dns.answers["mixed.test"] = [answer]
+    with pytest.raises(UnsafeURL, match=f"mixed.test resolves to {refused} address"):
+        check_url("http://mixed.test/a.jpg", allow_loopback=False)
 
 
 def test_with_the_switch_off_even_the_local_server_is_refused(scrape_settings, fake_web):
