@@ -244,7 +244,7 @@ def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> Inges
 
     def on_progress(run: _CityRun) -> None:
         if progress:
-            message = f"{run.city.name}: {run.stored}/{run.need} new; {len(report.problems)} failed so far"
+            message = f"{run.city.name}: {run.stored}/{run.need} new; {len(report.rejected) + len(report.errors)} failed so far"
             progress(settled + run.stored, total, message)
 
     with (
