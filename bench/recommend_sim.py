@@ -3,7 +3,7 @@
     python -m bench.recommend_sim [--people 200] [--swipes 60] [--seed 0] [--from-db] [--quick]
 
 Simulated people (bench.recommend_data) swipe up to 60 photos each, chosen by a policy and scored by a
-scorer (swipes.scorers, swipes.policies). After k swipes we compare the scorer's top 5 cities with the
+scorer (swipes.recommender). After k swipes we compare the scorer's top 5 cities with the
 person's true ranking (mean like probability over each city's photos):
 
 - NDCG@5: discounted gain of the top 5 over the best possible top 5, the gain of a city being how much more
@@ -27,10 +27,16 @@ import numpy as np
 
 from bench import publish, setup_django
 from bench.recommend_data import TASTES, People, describe_catalogue, simulate_people, synthetic_catalogue
-from swipes import scoring
-from swipes.catalogue import PhotoSet
-from swipes.policies import DEFAULT_POLICY, POLICIES, make_policy
-from swipes.scorers import DEFAULT_SCORER, SCORERS, make_scorer
+from swipes.recommender import scoring
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.registry import (
+    DEFAULT_POLICY,
+    DEFAULT_SCORER,
+    POLICIES,
+    SCORERS,
+    make_policy,
+    make_scorer,
+)
 
 CHECKPOINTS = (5, 10, 20, 40, 60)
 TOP = 5

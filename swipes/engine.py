@@ -1,7 +1,7 @@
 """The recommendation engine of the running app: the active model's photo catalogue, with the configured
 scorer and next-photo policy, built once per process and rebuilt when the catalogue changes.
 
-Scorers and policies are pure NumPy (swipes.scorers, swipes.policies); this module is the Django glue that
+Scorers and policies are pure NumPy (swipes.recommender); this module is the Django glue that
 feeds them. A photo's index in the catalogue is its position in ascending photo-id order among the photos
 that have a vector under the model. Hidden and low-quality photos stay in the catalogue (so swipes on them still count
 and states stay valid) but are never served.
@@ -19,10 +19,9 @@ from threadpoolctl import threadpool_limits
 from cities.models import Photo, servable_q
 from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
 
-from .catalogue import PhotoSet
-from .policies import make_policy
-from .scorer_base import Scorer, StaleState
-from .scorers import make_scorer
+from .recommender.base import Policy, Scorer, StaleState
+from .recommender.catalogue import PhotoSet
+from .recommender.registry import make_policy, make_scorer
 
 # How often a process re-checks (with two cheap aggregate queries) whether the catalogue changed.
 FRESHNESS_SECONDS = 5.0
@@ -35,7 +34,7 @@ class Engine:
     index_of: dict[int, int]
     servable: np.ndarray  # bool [N]: Photo.objects.servable(), the ones a card may show
     scorer: Scorer
-    policy: object  # swipes.policies: .choose(scorer, state, seen_mask, rng)
+    policy: Policy
     stamp: tuple
 
     @property
@@ -68,7 +67,7 @@ def _stamp(version: ModelVersion) -> tuple:
             settings.VIBES_POLICY)  # fmt: skip
 
 
-def derive(photos: PhotoSet) -> tuple[Scorer, object]:
+def derive(photos: PhotoSet) -> tuple[Scorer, Policy]:
     """The configured scorer and policy for a catalogue, identical in every process.
 
     Stored states must replay bit for bit anywhere (web, worker, a check), so what is derived from the

@@ -12,9 +12,9 @@ from cities.models import City, Photo
 from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
-from . import scoring
 from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
+from .recommender import scoring
 
 SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_request
 
@@ -67,7 +67,7 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
     """The next card for this profile, or None when every photo has been shown this round.
 
     The original policy walks the global queue (photos in queue_key order, permuted per round); the
-    others ask the configured policy (swipes.policies), which never shows a photo twice in a round.
+    others ask the configured policy (swipes.recommender.policies), which never shows a photo twice in a round.
     """
     version = version or active_model()
     if version is None:

@@ -1,10 +1,9 @@
-"""Next-photo policies (swipes.policies): no repeats, a diverse start, determinism, following the evidence."""
+"""Next-photo policies (swipes.recommender.policies): no repeats, a diverse start, determinism, following the evidence."""
 
 import numpy as np
 import pytest
 
-from swipes.policies import DEFAULT_POLICY, POLICIES, make_policy
-from swipes.scorers import make_scorer
+from swipes.recommender.registry import DEFAULT_POLICY, POLICIES, make_policy, make_scorer
 from tests.test_scorers import CATALOGUE, LOOKS, make_catalogue
 
 

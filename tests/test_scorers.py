@@ -1,12 +1,15 @@
-"""The scorers on their own (swipes.scorers): small known cases, monotonicity, exact replay, stored bytes."""
+"""The scorers on their own (swipes.recommender): small known cases, monotonicity, exact replay, stored bytes."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swipes import scoring
-from swipes.scorers import DEFAULT_SCORER, SCORERS, PhotoSet, StaleState, make_scorer
+from mlworker.label_only import smoothed_one_hot
+from swipes.recommender import scoring
+from swipes.recommender.base import StaleState
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.registry import DEFAULT_SCORER, SCORERS, make_scorer
 
 
 def make_catalogue(city_looks, photos_per_city, spread=0.15, bias=None, seed=0) -> PhotoSet:
@@ -193,10 +196,6 @@ def test_the_default_scorer_is_registered_and_unknown_names_are_refused():
 def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
     """Under the label-only baseline (no embeddings), a city liked every time must outrank one liked
     two times in three: few clusters over few photos would merge them."""
-    from mlworker.label_only import smoothed_one_hot
-    from swipes.catalogue import PhotoSet
-    from swipes.scorers import make_scorer
-
     labels = np.repeat(np.arange(4), 4)
     photos = PhotoSet(probabilities=np.array([smoothed_one_hot(4, c, 0.1) for c in labels]), labels=labels)
     scorer = make_scorer("multi_taste", photos)
@@ -209,7 +208,7 @@ def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
 
 
 def test_the_settings_default_is_the_benchmarks_choice(settings):
-    from swipes.policies import DEFAULT_POLICY
+    from swipes.recommender.registry import DEFAULT_POLICY
 
     # The settings cannot import NumPy code, so they repeat the names; they must agree.
     from vibes_site.settings import base as project_settings

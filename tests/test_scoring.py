@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlworker import label_only
-from swipes import charts, scoring
+from mlworker.label_only import smoothed_one_hot
+from swipes import charts
+from swipes.recommender import scoring
 
 
 def test_like_adds_and_dislike_subtracts_the_vector():
@@ -50,11 +51,11 @@ def test_rank_is_descending_and_stable_on_ties():
 
 
 def test_smoothed_one_hot_is_a_probability_vector():
-    vector = label_only.smoothed_one_hot(5, 2, 0.1)
+    vector = smoothed_one_hot(5, 2, 0.1)
     assert vector[2] == pytest.approx(0.9)
     assert vector.sum() == pytest.approx(1.0)
     assert np.all(np.delete(vector, 2) == pytest.approx(0.025))
-    assert label_only.smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
+    assert smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
 
 
 def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
@@ -69,7 +70,7 @@ def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
 
 
 def test_top_contributors_ignore_the_smoothing_share_of_other_cities():
-    liked = np.stack([label_only.smoothed_one_hot(4, 2, 0.1), label_only.smoothed_one_hot(4, 1, 0.1)])
+    liked = np.stack([smoothed_one_hot(4, 2, 0.1), smoothed_one_hot(4, 1, 0.1)])
     assert scoring.top_contributors(liked, 2).tolist() == [0]
     assert scoring.top_contributors(liked, 1).tolist() == [1]
     assert scoring.top_contributors(liked, 0).tolist() == []  # liked nothing from city 0

@@ -10,12 +10,13 @@ from django.db import connection
 from django.test import Client
 
 from cities.models import Photo
-from mlworker import label_only
+from mlworker.label_only import smoothed_one_hot
 from mlworker.models import ModelVersion, PhotoPrediction
 from mlworker.selectors import active_model
-from swipes import scoring, services
+from swipes import services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
+from swipes.recommender import scoring
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -309,16 +310,18 @@ def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
 
 
 def test_the_recommendations_page_explains_every_scorer(photo_set, settings):
-    from swipes.scorers import SCORERS
-    from swipes.views import HOW_SCORED
+    from swipes.recommender.registry import SCORERS
 
-    assert set(HOW_SCORED) == set(SCORERS)
     photos = photo_set()
     client = Client()
     client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
-    for name in SCORERS:
+    descriptions = set()
+    for name, scorer in SCORERS.items():
         settings.VIBES_SCORER = name
-        assert HOW_SCORED[name] in client.get("/recommendations/").content.decode().replace("&#x27;", "'")
+        descriptions.add(scorer.description)
+        page = client.get("/recommendations/").content.decode().replace("&#x27;", "'")
+        assert scorer.description and scorer.description in page, name
+    assert len(descriptions) == len(SCORERS)  # each scorer says how it differs
     assert photos
 
 
@@ -342,12 +345,12 @@ def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():
     size, 5,000 photos x 266 cities, two BLAS threads do change the last bits of the cluster memberships.)"""
     from threadpoolctl import threadpool_limits
 
-    from swipes.catalogue import PhotoSet
     from swipes.engine import derive
+    from swipes.recommender.catalogue import PhotoSet
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 266, 5000)
-    probabilities = np.array([label_only.smoothed_one_hot(266, c, 0.1) for c in labels])
+    probabilities = np.array([smoothed_one_hot(266, c, 0.1) for c in labels])
     # Two catalogues, as two processes would have (a PhotoSet caches its projection).
     with threadpool_limits(limits=2, user_api="blas"):
         scorer_two, _ = derive(PhotoSet(probabilities=probabilities, labels=labels))

@@ -7,9 +7,9 @@ from playwright.sync_api import Page, expect
 
 from cities.models import City, Photo
 from mlworker.models import ModelVersion, PhotoPrediction
-from swipes import scoring
 from swipes.engine import engine_for
 from swipes.models import Swipe
+from swipes.recommender import scoring
 from swipes.selectors import profile_for_session_cookie
 
 PHOTO_INPUT = '#swipe-form input[name="photo"]'

@@ -1,4 +1,4 @@
-"""Swipe scoring as pure NumPy functions. No Django here: these are unit-tested on their own.
+"""The original swipe arithmetic, ranking and bar lengths, as pure NumPy functions (no Django).
 
 The original City Vibes arithmetic: a like adds the photo's probability vector to the person's per-city
 running totals, a dislike subtracts it, and the recommendations are the cities sorted by total.
