@@ -34,6 +34,18 @@ class UserProfile(models.Model):
         return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
 
 
+class SwipeQuerySet(models.QuerySet):
+    def live(self):
+        """The swipes that count: undo and reset stamp `undone_at` and keep the row in the log."""
+        return self.filter(undone_at__isnull=True)
+
+    def in_round(self, profile_or_round: "UserProfile | int"):
+        """Swipes of one round: a profile's current round (its own swipes only), or a round number."""
+        if isinstance(profile_or_round, UserProfile):
+            return self.filter(profile=profile_or_round, round=profile_or_round.round)
+        return self.filter(round=profile_or_round)
+
+
 class Swipe(models.Model):
     """One like or dislike. The log is append-only; undo stamps `undone_at` rather than deleting."""
 
@@ -43,6 +55,8 @@ class Swipe(models.Model):
     round = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SwipeQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -43,8 +43,7 @@ def queue_photos(version: ModelVersion | None):
 
 def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
     """(photo id, liked) of every swipe that counts, oldest first: the source of truth for a taste."""
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    return list(rows.values_list("photo_id", "liked"))
+    return list(profile.swipes.live().order_by("id").values_list("photo_id", "liked"))
 
 
 def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | None:
@@ -57,10 +56,16 @@ def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | No
         return None
 
 
+def replayed_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
+    """The profile's live log replayed under `version`: the one way a state is rebuilt (after an undo, a
+    model switch, a merge) or checked (the round-trip bench, the tests)."""
+    return engine_for(version).replay(live_log(profile))
+
+
 def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
     """The stored state when it is current; otherwise a replay of the log."""
     state = stored_state(profile, version)
-    return state if state is not None else engine_for(version).replay(live_log(profile))
+    return state if state is not None else replayed_state(profile, version)
 
 
 def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
@@ -76,7 +81,7 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
         return _next_in_global_queue(profile, version)
     engine = engine_for(version)
     seen = ~engine.servable
-    swiped = Swipe.objects.filter(profile=profile, round=profile.round, undone_at__isnull=True)
+    swiped = Swipe.objects.live().in_round(profile)
     seen[engine.indices(swiped.values_list("photo_id", flat=True))] = True
     state = current_state(profile, version)
     # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
@@ -128,7 +133,7 @@ def profile_for_session_cookie(value: str) -> UserProfile:
 
 
 def can_undo(profile: UserProfile) -> bool:
-    return Swipe.objects.filter(profile=profile, round=profile.round, undone_at__isnull=True).exists()
+    return Swipe.objects.live().in_round(profile).exists()
 
 
 @dataclass

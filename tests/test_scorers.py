@@ -123,7 +123,9 @@ def test_original_scorer_is_the_reference_arithmetic():
     scorer = SCORER_OBJECTS["original"]
     log = ([0, 7, 12], [True, False, True])
     state = scorer.replay(*log)
-    expected = scoring.replay([CATALOGUE.probabilities[i] for i in log[0]], log[1], CATALOGUE.n_cities)
+    expected = scoring.empty_scores(CATALOGUE.n_cities)  # the arithmetic written out, swipe by swipe
+    for photo_index, liked in zip(*log, strict=True):
+        expected = scoring.apply_swipe(expected, CATALOGUE.probabilities[photo_index], liked)
     assert np.array_equal(state, expected)
     # The payload after the header is exactly what UserProfile.scores stores today.
     assert scorer.state_to_bytes(state).endswith(expected.tobytes())

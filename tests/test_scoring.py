@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from mlworker.label_only import smoothed_one_hot
 from swipes import charts
 from swipes.recommender import scoring
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.scorers import OriginalScorer
 
 
 def test_like_adds_and_dislike_subtracts_the_vector():
@@ -42,7 +44,10 @@ def test_incremental_updates_equal_a_replay_of_the_log(n_and_log):
     scores = scoring.empty_scores(n)
     for vector, liked in log:
         scores = scoring.apply_swipe(scores, vector, liked)
-    replayed = scoring.replay([v for v, _ in log], [liked for _, liked in log], n)
+    # The one replay (Scorer.replay) over a catalogue of exactly these vectors, one photo per swipe.
+    vectors = np.array([v for v, _ in log], dtype=np.float32).reshape(len(log), n)
+    photos = PhotoSet(probabilities=vectors, labels=np.zeros(len(log), dtype=np.int64))
+    replayed = OriginalScorer(photos).replay(range(len(log)), [liked for _, liked in log])
     assert np.array_equal(scores, replayed)  # bit for bit, not approximately
 
 

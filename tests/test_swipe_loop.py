@@ -16,7 +16,7 @@ from mlworker.selectors import active_model
 from swipes import services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
-from swipes.recommender import scoring
+from swipes.selectors import replayed_state
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -37,17 +37,7 @@ def stored_state(profile: UserProfile) -> np.ndarray:
 
 def replayed_from_db(profile: UserProfile) -> np.ndarray:
     """The state rebuilt from scratch: the live swipe log, read back from the database, replayed."""
-    version = ModelVersion.objects.get(is_active=True)
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    return engine_for(version).replay([(s.photo_id, s.liked) for s in rows])
-
-
-def original_scores_from_db(profile: UserProfile) -> np.ndarray:
-    """The first write-up's arithmetic, computed independently of the scorers: a sum of ± vectors."""
-    version = ModelVersion.objects.get(is_active=True)
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    vectors = [PhotoPrediction.objects.get(model_version=version, photo=s.photo).vector for s in rows]
-    return scoring.replay(vectors, [s.liked for s in rows], version.n_cities)
+    return replayed_state(profile, ModelVersion.objects.get(is_active=True))
 
 
 @pytest.fixture
@@ -103,7 +93,7 @@ def test_undo_reverses_the_score_change_exactly(client_with_photos):
     assert swipe_count(response) == 2
     assert shown_photo_id(response) == last.photo_id  # the undone photo comes back
     profile.refresh_from_db()
-    two = Swipe.objects.filter(profile=profile, undone_at__isnull=True)
+    two = profile.swipes.live()
     assert two.count() == 2 and Swipe.objects.filter(profile=profile).count() == 3  # the log keeps it
     assert np.array_equal(stored_state(profile), replayed_from_db(profile))
     assert not np.array_equal(stored_state(profile), before_last)
@@ -240,7 +230,7 @@ def test_logging_in_merges_the_anonymous_profile_into_the_account(client_with_ph
     assert response.status_code == 302
     assert not UserProfile.objects.filter(pk=anonymous.pk).exists()
     account.refresh_from_db()
-    live = Swipe.objects.filter(profile=account, undone_at__isnull=True)
+    live = account.swipes.live()
     assert account.swipe_count == live.count() >= 2
     assert np.array_equal(stored_state(account), replayed_from_db(account))
 
