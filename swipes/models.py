@@ -21,7 +21,6 @@ class UserProfile(models.Model):
     queue_salt = models.BigIntegerField(
         default=0, help_text="Permutes the global queue; 0 in the first round."
     )
-    queue_position = models.BigIntegerField(default=-1, help_text="Queue order of the last photo swiped.")
     swipe_count = models.PositiveIntegerField(default=0)
     scores_model = models.ForeignKey(
         "mlworker.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,7 +6,6 @@ from importlib import import_module
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Value
 
 from cities.models import City, Photo
 from mlworker.models import ModelVersion
@@ -20,18 +19,6 @@ SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_requ
 
 TOP_CITIES = 10
 WHY_PHOTOS = 3
-
-
-def _queue_order_expression(salt: int):
-    if salt == 0:
-        return F("queue_key")
-    # key XOR salt, written with AND/OR so that SQLite (no XOR operator) computes it too. The explicit
-    # BigIntegerField matters: as a plain int the salt would make Django type the result as a 32-bit
-    # IntegerField and treat larger cursor values as out of range (an always-empty query).
-    salt_value = Value(salt, output_field=BigIntegerField())
-    return ExpressionWrapper(
-        F("queue_key").bitor(salt_value) - F("queue_key").bitand(salt_value), output_field=BigIntegerField()
-    )
 
 
 def queue_photos(version: ModelVersion | None):
@@ -71,14 +58,12 @@ def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
 def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
     """The next card for this profile, or None when every photo has been shown this round.
 
-    The original policy walks the global queue (photos in queue_key order, permuted per round); the
-    others ask the configured policy (swipes.recommender.policies), which never shows a photo twice in a round.
+    The configured policy (swipes.recommender.policies) chooses among the servable photos not swiped this
+    round; the global queue permutes its order by the round's salt.
     """
     version = version or active_model()
     if version is None:
         return None
-    if settings.VIBES_POLICY == "global_queue":
-        return _next_in_global_queue(profile, version)
     engine = engine_for(version)
     seen = ~engine.servable
     swiped = Swipe.objects.live().in_round(profile)
@@ -87,7 +72,7 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
     # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
     rng = np.random.default_rng([profile.pk, profile.round, profile.swipe_count])
     for _ in range(3):  # a photo hidden (or rated low) since the engine was built is skipped
-        index = engine.policy.choose(engine.scorer, state, seen, rng)
+        index = engine.policy.choose(engine.scorer, state, seen, rng, queue_salt=profile.queue_salt)
         if index is None:
             return None
         photo = (
@@ -97,17 +82,6 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
             return photo
         seen[index] = True
     return None
-
-
-def _next_in_global_queue(profile: UserProfile, version: ModelVersion) -> Photo | None:
-    return (
-        queue_photos(version)
-        .annotate(order=_queue_order_expression(profile.queue_salt))
-        .filter(order__gt=profile.queue_position)
-        .select_related("city")
-        .order_by("order")
-        .first()
-    )
 
 
 QUEUE_SIZE_TTL_SECONDS = 30
