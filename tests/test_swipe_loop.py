@@ -99,6 +99,33 @@ def test_undo_reverses_the_score_change_exactly(client_with_photos):
     assert not np.array_equal(stored_state(profile), before_last)
 
 
+def test_undo_never_reaches_into_a_previous_round(client_with_photos):
+    """A reshuffle starts a new round; undo takes back swipes of this round only, however often it is
+    pressed, and the earlier rounds' swipes keep counting."""
+    client, _ = client_with_photos
+    for liked in ("1", "0"):
+        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
+    client.post("/reshuffle/", **HX)
+    profile = UserProfile.objects.get()
+    round_one = list(profile.swipes.live().values_list("pk", flat=True))
+    before = bytes(profile.scores)
+
+    response = client.post("/undo/", **HX)
+    assert "Nothing to undo in this round." in response.content.decode()
+    profile.refresh_from_db()
+    assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
+    assert bytes(profile.scores) == before and profile.swipe_count == 2
+
+    this_round = shown_photo_id(client.get("/"))
+    client.post("/swipe/", {"photo": this_round, "liked": "1"}, **HX)
+    assert services.undo_last_swipe(profile).photo_id == this_round
+    assert services.undo_last_swipe(profile) is None  # and no further back than the round's start
+    profile.refresh_from_db()
+    assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
+    assert profile.swipe_count == 2
+    assert np.array_equal(stored_state(profile), replayed_from_db(profile))
+
+
 @pytest.mark.parametrize("make_bad", ["unknown", "hidden"])
 def test_a_swipe_for_an_unknown_or_hidden_photo_is_404_and_changes_nothing(client_with_photos, make_bad):
     client, photos = client_with_photos
