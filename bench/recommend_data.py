@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swipes.catalogue import PhotoSet, principal_axes, unit_rows
+from swipes.recommender.catalogue import PhotoSet, principal_axes, unit_rows
 
 TASTES = ("favourite_cities", "direction", "two_clusters")
 

@@ -3,7 +3,7 @@
     python -m bench.recommend_sim [--people 200] [--swipes 60] [--seed 0] [--from-db] [--quick]
 
 Simulated people (bench.recommend_data) swipe up to 60 photos each, chosen by a policy and scored by a
-scorer (swipes.scorers, swipes.policies). After k swipes we compare the scorer's top 5 cities with the
+scorer (swipes.recommender). After k swipes we compare the scorer's top 5 cities with the
 person's true ranking (mean like probability over each city's photos):
 
 - NDCG@5: discounted gain of the top 5 over the best possible top 5, the gain of a city being how much more
@@ -12,8 +12,9 @@ person's true ranking (mean like probability over each city's photos):
 - swipes to match: the fewest swipes after which the mean NDCG@5 reaches what the original scorer with the
   global queue reaches after 40 (">N" when it never does).
 
-Data: with --from-db, the active model's photo set from the database (vectors and PhotoEmbedding rows of
-its backbone); otherwise, or when the database lacks them, a synthetic catalogue. The table says which.
+Data: with --from-db, the active model's catalogue as the app's engine reads it (mlworker.selectors
+.load_catalogue: vectors, and the PhotoEmbedding rows of the version's embedding key); otherwise, or when
+the database lacks them, a synthetic catalogue. The table says which.
 It also times update, city_scores and choose on a 5,000 photos x 266 cities x D=1,280 synthetic catalogue.
 Prints markdown tables and writes them to bench/results/recommend_sim.md. A rerun prints the same tables
 (except the timings).
@@ -27,10 +28,16 @@ import numpy as np
 
 from bench import publish, setup_django
 from bench.recommend_data import TASTES, People, describe_catalogue, simulate_people, synthetic_catalogue
-from swipes import scoring
-from swipes.catalogue import PhotoSet
-from swipes.policies import DEFAULT_POLICY, POLICIES, make_policy
-from swipes.scorers import DEFAULT_SCORER, SCORERS, make_scorer
+from swipes.recommender import scoring
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.registry import (
+    DEFAULT_POLICY,
+    DEFAULT_SCORER,
+    POLICIES,
+    SCORERS,
+    make_policy,
+    make_scorer,
+)
 
 CHECKPOINTS = (5, 10, 20, 40, 60)
 TOP = 5
@@ -172,7 +179,7 @@ def measure_timings(
 
 
 def load_photo_set_from_db() -> tuple[PhotoSet | None, str]:
-    """The active model's servable photos with their vectors and embeddings, or (None, why not)."""
+    """The active model's catalogue, exactly as the app's engine reads it, or (None, why not)."""
     setup_django()
     from django.db import DatabaseError
 
@@ -183,34 +190,18 @@ def load_photo_set_from_db() -> tuple[PhotoSet | None, str]:
 
 
 def _load_photo_set() -> tuple[PhotoSet | None, str]:
-    from cities.models import Photo
-    from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
+    from mlworker.selectors import active_model, embedding_key_of, load_catalogue
+    from swipes.engine import photo_set
 
-    version = ModelVersion.objects.filter(is_active=True).first()
+    version = active_model()
     if version is None:
         return None, "no active model version"
-    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
-    rows = PhotoPrediction.objects.filter(model_version=version, photo__status=Photo.Status.ACTIVE)
-    embeddings = dict(
-        PhotoEmbedding.objects.filter(
-            backbone=version.backbone, photo__status=Photo.Status.ACTIVE
-        ).values_list("photo_id", "vector")
-    )
-    vectors, labels, features = [], [], []
-    for photo_id, city_id, probabilities in rows.order_by("photo_id").values_list(
-        "photo_id", "photo__city_id", "probabilities"
-    ):
-        if photo_id in embeddings and city_id in city_index:
-            vectors.append(np.frombuffer(probabilities, dtype=np.float32))
-            labels.append(city_index[city_id])
-            features.append(np.frombuffer(embeddings[photo_id], dtype=np.float32))
-    if len(vectors) < 2 * TOP:
-        return (
-            None,
-            f"{len(vectors)} photos of model {version} have both a vector and a {version.backbone} embedding",
-        )
-    photos = PhotoSet(np.stack(vectors), np.array(labels), np.stack(features))
-    return photos, f"database: model {version.name!r} ({version.backbone})"
+    catalogue = load_catalogue(version)
+    # The simulated people like photos for their look, which needs an embedding of every photo.
+    if catalogue.embeddings is None or catalogue.n_photos < 2 * TOP:
+        key = embedding_key_of(version) or "(none recorded)"
+        return None, f"model {version} lacks {key} embeddings for some of its {catalogue.n_photos} photos"
+    return photo_set(catalogue), f"database: model {version.name!r} ({version.backbone})"
 
 
 # --- report -------------------------------------------------------------------------------------------

@@ -51,8 +51,7 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
     import numpy as np
 
     from swipes.engine import engine_for
-    from swipes.models import Swipe
-    from swipes.selectors import profile_for_session_cookie
+    from swipes.selectors import profile_for_session_cookie, replayed_state
 
     problems, checked = [], 0
     for result in results:
@@ -60,18 +59,13 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
             if result.scenario.startswith("healthz") or not user.get("session"):
                 continue
             profile = profile_for_session_cookie(user["session"])
-            log = list(
-                Swipe.objects.filter(profile=profile, undone_at__isnull=True)
-                .order_by("id")
-                .values_list("photo_id", "liked")
-            )
-            engine = engine_for(profile.scores_model)
-            replayed = engine.replay(log)
-            stored = engine.load_state(profile.scores)
+            live = profile.swipes.live().count()
+            replayed = replayed_state(profile, profile.scores_model)
+            stored = engine_for(profile.scores_model).load_state(profile.scores)
             checked += 1
             name = f"{result.scenario} profile #{profile.pk}"
-            if profile.swipe_count != len(log):
-                problems.append(f"{name}: swipe_count {profile.swipe_count} but {len(log)} live swipes")
+            if profile.swipe_count != live:
+                problems.append(f"{name}: swipe_count {profile.swipe_count} but {live} live swipes")
             if profile.swipe_count != user["swipes_ok"]:
                 problems.append(
                     f"{name}: swipe_count {profile.swipe_count}, client got {user['swipes_ok']} OKs"

@@ -1,15 +1,21 @@
-"""Reads for model versions: the active model and what it says about cities."""
+"""Reads for model versions: the active model, the photo catalogue under a model, and what it says about
+cities.
+
+load_catalogue is the one reader of a model version's photo catalogue: the recommendation engine
+(swipes.engine), city similarity and the benchmarks build on it, so they cannot drift apart.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 
-from cities.models import City, Photo
+from cities.models import City, Photo, servable_q
 from jobs.services import running_or_queued
 
 from . import similarity
-from .models import ModelVersion, PhotoPrediction
+from .models import ModelVersion, PhotoEmbedding, PhotoPrediction
 
 
 def active_model() -> ModelVersion | None:
@@ -25,6 +31,85 @@ def trained_model_is_active() -> bool:
 def has_trained_or_training_version() -> bool:
     trained = ModelVersion.objects.trained().exclude(status=ModelVersion.Status.FAILED)
     return trained.exists() or running_or_queued("train")
+
+
+# --- the catalogue -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Catalogue:
+    """Every photo with a vector under `version`, in ascending photo-id order (a photo's index is its row).
+
+    Hidden and low-quality photos are included: swipes on them still count and stored states stay valid;
+    `servable` says which ones a card may show.
+    """
+
+    version: ModelVersion
+    photo_ids: np.ndarray  # int64 [N]
+    probabilities: np.ndarray  # float32 [N, C], in version.city_ids order
+    labels: np.ndarray  # int64 [N]: index of the photo's city in version.city_ids
+    embeddings: np.ndarray | None  # float32 [N, D] under the version's embedding key, for all photos or none
+    queue_keys: np.ndarray  # int64 [N]: Photo.queue_key, each photo's place in the global queue
+    servable: np.ndarray  # bool [N]: Photo.objects.servable()
+
+    @property
+    def n_photos(self) -> int:
+        return self.photo_ids.size
+
+
+def embedding_key_of(version: ModelVersion) -> str | None:
+    """The PhotoEmbedding key of the features the version's head was trained on, if it has any."""
+    return (version.params or {}).get("embedding_key") or None
+
+
+def load_catalogue(version: ModelVersion, with_embeddings: bool = True) -> Catalogue:
+    rows = list(
+        PhotoPrediction.objects.filter(model_version=version)
+        .order_by("photo_id")
+        .values_list("photo_id", "probabilities", "photo__city_id", "photo__queue_key")
+    )
+    servable_ids = set(
+        Photo.objects.servable().filter(predictions__model_version=version).values_list("id", flat=True)
+    )
+    photo_ids = np.array([row[0] for row in rows], dtype=np.int64)
+    probabilities = np.array([np.frombuffer(row[1], dtype=np.float32) for row in rows], dtype=np.float32)
+    probabilities = probabilities.reshape(len(rows), version.n_cities)
+    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
+    # A photo filed under a city the model does not know is labelled with the city the model sees in it.
+    labels = np.array(
+        [city_index.get(row[2], int(np.argmax(probabilities[i]))) for i, row in enumerate(rows)],
+        dtype=np.int64,
+    )
+    embeddings = None
+    key = embedding_key_of(version)
+    if with_embeddings and key and rows:
+        found = dict(
+            PhotoEmbedding.objects.filter(backbone=key, photo_id__in=photo_ids.tolist()).values_list(
+                "photo_id", "vector"
+            )
+        )
+        if len(found) == len(rows):  # all or none: the scorers need every photo's embedding
+            embeddings = np.array([np.frombuffer(found[p], dtype=np.float32) for p in photo_ids.tolist()])
+    return Catalogue(
+        version=version,
+        photo_ids=photo_ids,
+        probabilities=probabilities,
+        labels=labels,
+        embeddings=embeddings,
+        queue_keys=np.array([row[3] for row in rows], dtype=np.int64),
+        servable=np.array([row[0] in servable_ids for row in rows], dtype=bool),
+    )
+
+
+def catalogue_stamp(version: ModelVersion) -> tuple:
+    """Two cheap aggregates that change whenever load_catalogue's answer would: vectors added or removed,
+    photos hidden or rated below the quality threshold."""
+    vectors = PhotoPrediction.objects.filter(model_version=version).aggregate(n=Count("id"), last=Max("id"))
+    hidden = Photo.objects.exclude(servable_q()).aggregate(n=Count("id"), ids=Sum("id"))
+    return (version.pk, vectors["n"], vectors["last"], hidden["n"], hidden["ids"])
+
+
+# --- city similarity ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -55,27 +140,23 @@ class CitySimilarity:
 
 
 def city_similarity(version: ModelVersion | None = None) -> CitySimilarity | None:
-    """Mean probability vectors per labelled city under the active model, turned into a similarity matrix.
+    """Mean probability vectors of each city's servable photos under the active model (the catalogue the
+    swipe loop serves), turned into a similarity matrix.
 
-    Cached per model version and prediction count, so a page view does not re-read every vector.
+    Cached per catalogue stamp, so a page view does not re-read every vector.
     """
     version = version or active_model()
     if version is None:
         return None
-    rows = PhotoPrediction.objects.filter(model_version=version, photo__status=Photo.Status.ACTIVE)
-    count = rows.count()
-    key = f"city-similarity:{version.pk}:{count}"
+    key = "city-similarity:" + ":".join(map(str, catalogue_stamp(version)))
     cached = cache.get(key)
     if cached is not None:
         return cached
-    index_of = {city_id: i for i, city_id in enumerate(version.city_ids)}
-    labels, vectors = [], []
-    for city_id, blob in rows.values_list("photo__city_id", "probabilities").iterator(chunk_size=2000):
-        if city_id in index_of:
-            labels.append(index_of[city_id])
-            vectors.append(np.frombuffer(blob, dtype=np.float32))
-    probabilities = np.array(vectors, dtype=np.float32).reshape(len(vectors), version.n_cities)
-    means, counts = similarity.mean_vectors(np.array(labels, dtype=np.int64), probabilities, version.n_cities)
+    catalogue = load_catalogue(version, with_embeddings=False)
+    shown = catalogue.servable
+    means, counts = similarity.mean_vectors(
+        catalogue.labels[shown], catalogue.probabilities[shown], version.n_cities
+    )
     result = CitySimilarity(version, list(version.city_ids), similarity.similarity_matrix(means), counts)
     cache.set(key, result, timeout=3600)
     return result

@@ -12,7 +12,7 @@ from .models import Swipe, UserProfile
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["__str__", "swipe_count", "round", "scores_model", "updated_at"]
-    readonly_fields = ["scores", "scores_model", "queue_salt", "queue_position", "swipe_count", "round"]
+    readonly_fields = ["scores", "scores_model", "queue_salt", "swipe_count", "round"]
     search_fields = ["user__username"]
     change_list_template = "admin/swipes/userprofile/change_list.html"
 

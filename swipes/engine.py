@@ -1,10 +1,11 @@
 """The recommendation engine of the running app: the active model's photo catalogue, with the configured
 scorer and next-photo policy, built once per process and rebuilt when the catalogue changes.
 
-Scorers and policies are pure NumPy (swipes.scorers, swipes.policies); this module is the Django glue that
-feeds them. A photo's index in the catalogue is its position in ascending photo-id order among the photos
-that have a vector under the model. Hidden and low-quality photos stay in the catalogue (so swipes on them still count
-and states stay valid) but are never served.
+Scorers and policies are pure NumPy (swipes.recommender); this module is the Django glue that feeds them
+the catalogue that mlworker.selectors.load_catalogue reads. A photo's index in the catalogue is its
+position in ascending photo-id order among the photos that have a vector under the model. Hidden and
+low-quality photos stay in the catalogue (so swipes on them still count and states stay valid) but are
+never served.
 """
 
 import threading
@@ -13,16 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max, Sum
 from threadpoolctl import threadpool_limits
 
-from cities.models import Photo, servable_q
-from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
+from mlworker.models import ModelVersion
+from mlworker.selectors import Catalogue, catalogue_stamp, load_catalogue
 
-from .catalogue import PhotoSet
-from .policies import make_policy
-from .scorer_base import Scorer, StaleState
-from .scorers import make_scorer
+from .recommender.base import Policy, Scorer, StaleState
+from .recommender.catalogue import PhotoSet
+from .recommender.registry import make_policy, make_scorer
 
 # How often a process re-checks (with two cheap aggregate queries) whether the catalogue changed.
 FRESHNESS_SECONDS = 5.0
@@ -35,7 +34,7 @@ class Engine:
     index_of: dict[int, int]
     servable: np.ndarray  # bool [N]: Photo.objects.servable(), the ones a card may show
     scorer: Scorer
-    policy: object  # swipes.policies: .choose(scorer, state, seen_mask, rng)
+    policy: Policy
     stamp: tuple
 
     @property
@@ -60,15 +59,21 @@ _current: dict = {"engine": None, "checked_at": 0.0}
 
 
 def _stamp(version: ModelVersion) -> tuple:
-    """Changes whenever the catalogue or what may be served changes (vectors added or removed, photos hidden
-    or rated below the quality threshold)."""
-    vectors = PhotoPrediction.objects.filter(model_version=version).aggregate(n=Count("id"), last=Max("id"))
-    hidden = Photo.objects.exclude(servable_q()).aggregate(n=Count("id"), ids=Sum("id"))
-    return (version.pk, vectors["n"], vectors["last"], hidden["n"], hidden["ids"], settings.VIBES_SCORER,
-            settings.VIBES_POLICY)  # fmt: skip
+    """Changes whenever the catalogue, what may be served, or the configured scorer or policy changes."""
+    return (*catalogue_stamp(version), settings.VIBES_SCORER, settings.VIBES_POLICY)
 
 
-def derive(photos: PhotoSet) -> tuple[Scorer, object]:
+def photo_set(catalogue: Catalogue) -> PhotoSet:
+    """The recommender's view of a catalogue (the benchmarks build theirs with this too)."""
+    return PhotoSet(
+        probabilities=catalogue.probabilities,
+        labels=catalogue.labels,
+        embeddings=catalogue.embeddings,
+        queue_keys=catalogue.queue_keys,
+    )
+
+
+def derive(photos: PhotoSet) -> tuple[Scorer, Policy]:
     """The configured scorer and policy for a catalogue, identical in every process.
 
     Stored states must replay bit for bit anywhere (web, worker, a check), so what is derived from the
@@ -80,39 +85,13 @@ def derive(photos: PhotoSet) -> tuple[Scorer, object]:
 
 
 def _build(version: ModelVersion, stamp: tuple) -> Engine:
-    rows = list(
-        PhotoPrediction.objects.filter(model_version=version)
-        .order_by("photo_id")
-        .values_list("photo_id", "probabilities", "photo__city_id")
-    )
-    servable_ids = set(
-        Photo.objects.servable().filter(predictions__model_version=version).values_list("id", flat=True)
-    )
-    n_cities = version.n_cities
-    photo_ids = np.array([r[0] for r in rows], dtype=np.int64)
-    probabilities = np.array([np.frombuffer(r[1], dtype=np.float32) for r in rows], dtype=np.float32)
-    probabilities = probabilities.reshape(len(rows), n_cities)
-    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
-    # A photo filed under a city the model does not know is labelled with the city the model sees in it.
-    labels = np.array(
-        [city_index.get(r[2], int(np.argmax(probabilities[i]))) for i, r in enumerate(rows)], dtype=np.int64
-    )
-    embeddings = None
-    key = (version.params or {}).get("embedding_key")
-    if key:
-        found = dict(
-            PhotoEmbedding.objects.filter(backbone=key, photo_id__in=photo_ids.tolist()).values_list(
-                "photo_id", "vector"
-            )
-        )
-        if len(found) == len(rows) and rows:  # all or none: the scorers need every photo's embedding
-            embeddings = np.array([np.frombuffer(found[p], dtype=np.float32) for p in photo_ids.tolist()])
-    scorer, policy = derive(PhotoSet(probabilities=probabilities, labels=labels, embeddings=embeddings))
+    catalogue = load_catalogue(version)
+    scorer, policy = derive(photo_set(catalogue))
     return Engine(
         version=version,
-        photo_ids=photo_ids,
-        index_of={int(p): i for i, p in enumerate(photo_ids.tolist())},
-        servable=np.array([r[0] in servable_ids for r in rows], dtype=bool),
+        photo_ids=catalogue.photo_ids,
+        index_of={int(p): i for i, p in enumerate(catalogue.photo_ids.tolist())},
+        servable=catalogue.servable,
         scorer=scorer,
         policy=policy,
         stamp=stamp,

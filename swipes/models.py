@@ -6,7 +6,7 @@ from django.db.models import Q
 class UserProfile(models.Model):
     """A swiper: a user account, or an anonymous visitor (whose signed session cookie holds the profile id).
 
-    `scores` caches the configured scorer's state (swipes.scorers: bytes with a header naming the scorer and
+    `scores` caches the configured scorer's state (swipes.recommender: bytes with a header naming the scorer and
     catalogue) under `scores_model`. It is always rebuildable from the Swipe log (services.rebuild_scores).
     """
 
@@ -21,7 +21,6 @@ class UserProfile(models.Model):
     queue_salt = models.BigIntegerField(
         default=0, help_text="Permutes the global queue; 0 in the first round."
     )
-    queue_position = models.BigIntegerField(default=-1, help_text="Queue order of the last photo swiped.")
     swipe_count = models.PositiveIntegerField(default=0)
     scores_model = models.ForeignKey(
         "mlworker.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -34,6 +33,18 @@ class UserProfile(models.Model):
         return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
 
 
+class SwipeQuerySet(models.QuerySet):
+    def live(self):
+        """The swipes that count: undo and reset stamp `undone_at` and keep the row in the log."""
+        return self.filter(undone_at__isnull=True)
+
+    def in_round(self, profile_or_round: "UserProfile | int"):
+        """Swipes of one round: a profile's current round (its own swipes only), or a round number."""
+        if isinstance(profile_or_round, UserProfile):
+            return self.filter(profile=profile_or_round, round=profile_or_round.round)
+        return self.filter(round=profile_or_round)
+
+
 class Swipe(models.Model):
     """One like or dislike. The log is append-only; undo stamps `undone_at` rather than deleting."""
 
@@ -43,6 +54,8 @@ class Swipe(models.Model):
     round = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SwipeQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

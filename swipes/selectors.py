@@ -6,32 +6,19 @@ from importlib import import_module
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Value
 
 from cities.models import City, Photo
 from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
-from . import scoring
 from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
+from .recommender import scoring
 
 SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_request
 
 TOP_CITIES = 10
 WHY_PHOTOS = 3
-
-
-def _queue_order_expression(salt: int):
-    if salt == 0:
-        return F("queue_key")
-    # key XOR salt, written with AND/OR so that SQLite (no XOR operator) computes it too. The explicit
-    # BigIntegerField matters: as a plain int the salt would make Django type the result as a 32-bit
-    # IntegerField and treat larger cursor values as out of range (an always-empty query).
-    salt_value = Value(salt, output_field=BigIntegerField())
-    return ExpressionWrapper(
-        F("queue_key").bitor(salt_value) - F("queue_key").bitand(salt_value), output_field=BigIntegerField()
-    )
 
 
 def queue_photos(version: ModelVersion | None):
@@ -43,8 +30,7 @@ def queue_photos(version: ModelVersion | None):
 
 def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
     """(photo id, liked) of every swipe that counts, oldest first: the source of truth for a taste."""
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    return list(rows.values_list("photo_id", "liked"))
+    return list(profile.swipes.live().order_by("id").values_list("photo_id", "liked"))
 
 
 def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | None:
@@ -57,32 +43,36 @@ def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | No
         return None
 
 
+def replayed_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
+    """The profile's live log replayed under `version`: the one way a state is rebuilt (after an undo, a
+    model switch, a merge) or checked (the round-trip bench, the tests)."""
+    return engine_for(version).replay(live_log(profile))
+
+
 def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
     """The stored state when it is current; otherwise a replay of the log."""
     state = stored_state(profile, version)
-    return state if state is not None else engine_for(version).replay(live_log(profile))
+    return state if state is not None else replayed_state(profile, version)
 
 
 def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
     """The next card for this profile, or None when every photo has been shown this round.
 
-    The original policy walks the global queue (photos in queue_key order, permuted per round); the
-    others ask the configured policy (swipes.policies), which never shows a photo twice in a round.
+    The configured policy (swipes.recommender.policies) chooses among the servable photos not swiped this
+    round; the global queue permutes its order by the round's salt.
     """
     version = version or active_model()
     if version is None:
         return None
-    if settings.VIBES_POLICY == "global_queue":
-        return _next_in_global_queue(profile, version)
     engine = engine_for(version)
     seen = ~engine.servable
-    swiped = Swipe.objects.filter(profile=profile, round=profile.round, undone_at__isnull=True)
+    swiped = Swipe.objects.live().in_round(profile)
     seen[engine.indices(swiped.values_list("photo_id", flat=True))] = True
     state = current_state(profile, version)
     # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
     rng = np.random.default_rng([profile.pk, profile.round, profile.swipe_count])
     for _ in range(3):  # a photo hidden (or rated low) since the engine was built is skipped
-        index = engine.policy.choose(engine.scorer, state, seen, rng)
+        index = engine.policy.choose(engine.scorer, state, seen, rng, queue_salt=profile.queue_salt)
         if index is None:
             return None
         photo = (
@@ -92,17 +82,6 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
             return photo
         seen[index] = True
     return None
-
-
-def _next_in_global_queue(profile: UserProfile, version: ModelVersion) -> Photo | None:
-    return (
-        queue_photos(version)
-        .annotate(order=_queue_order_expression(profile.queue_salt))
-        .filter(order__gt=profile.queue_position)
-        .select_related("city")
-        .order_by("order")
-        .first()
-    )
 
 
 QUEUE_SIZE_TTL_SECONDS = 30
@@ -128,7 +107,7 @@ def profile_for_session_cookie(value: str) -> UserProfile:
 
 
 def can_undo(profile: UserProfile) -> bool:
-    return Swipe.objects.filter(profile=profile, round=profile.round, undone_at__isnull=True).exists()
+    return Swipe.objects.live().in_round(profile).exists()
 
 
 @dataclass

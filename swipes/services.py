@@ -33,11 +33,6 @@ class SwipeOutcome:
     profile: UserProfile  # as it stood when the swipe was recorded (no need to reload it)
 
 
-def queue_order(photo_queue_key: int, salt: int) -> int:
-    """A photo's place in a profile's queue this round: its global key, permuted by the round's salt."""
-    return photo_queue_key ^ salt
-
-
 # --- profiles -------------------------------------------------------------------------------------------
 
 
@@ -56,10 +51,6 @@ def profile_for_request(request: HttpRequest) -> UserProfile:
     return profile
 
 
-def _live_log(profile: UserProfile):
-    return Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-
-
 def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) -> UserProfile:
     """Replay the profile's swipe log under `version` (the active model by default) and save. Locks."""
     version = version or active_model()
@@ -69,9 +60,9 @@ def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) ->
             profile.scores, profile.scores_model = b"", None
         else:
             engine = engine_for(version)
-            profile.scores = engine.scorer.state_to_bytes(engine.replay(selectors.live_log(profile)))
+            profile.scores = engine.scorer.state_to_bytes(selectors.replayed_state(profile, version))
             profile.scores_model = version
-        profile.swipe_count = _live_log(profile).count()
+        profile.swipe_count = profile.swipes.live().count()
         profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
     return profile
 
@@ -90,25 +81,21 @@ def ensure_current_scores(profile: UserProfile) -> UserProfile:
 def record_swipe(
     profile: UserProfile, photo_id: int, liked: bool, version: ModelVersion | None = None
 ) -> SwipeOutcome:
-    """Append a swipe and update the scorer's state and the queue position, in one transaction.
+    """Append a swipe and update the scorer's state, in one transaction.
 
     `version` is the active model when the caller has just looked it up; by default it is looked up here.
     """
     version = version or active_model()
-    queue_key = (
-        Photo.objects.servable()
-        .filter(pk=photo_id, predictions__model_version=version)
-        .values_list("queue_key", flat=True)
-        .first()
-        if version
-        else None
+    in_queue = (
+        version is not None
+        and Photo.objects.servable().filter(pk=photo_id, predictions__model_version=version).exists()
     )
-    engine = engine_for(version) if queue_key is not None else None
+    engine = engine_for(version) if in_queue else None
     if engine is None or photo_id not in engine.index_of:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
     with transaction.atomic():
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        existing = _live_log(profile).filter(photo_id=photo_id, round=profile.round).first()
+        existing = Swipe.objects.live().in_round(profile).filter(photo_id=photo_id).first()
         if existing:
             return SwipeOutcome(existing, counted=False, profile=profile)
         state = selectors.current_state(profile, version)
@@ -118,9 +105,8 @@ def record_swipe(
         state = engine.scorer.update(state, engine.index_of[photo_id], liked)
         profile.scores = engine.scorer.state_to_bytes(state)
         profile.scores_model = version
-        profile.queue_position = max(profile.queue_position, queue_order(queue_key, profile.queue_salt))
         profile.swipe_count += 1
-        profile.save(update_fields=["scores", "scores_model", "queue_position", "swipe_count", "updated_at"])
+        profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
     return SwipeOutcome(swipe, counted=True, profile=profile)
 
 
@@ -128,14 +114,11 @@ def undo_last_swipe(profile: UserProfile) -> Swipe | None:
     """Take back the latest swipe of this round: the log keeps it, stamped undone, and scores replay."""
     with transaction.atomic():
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        last = _live_log(profile).filter(round=profile.round).select_related("photo").last()
+        last = Swipe.objects.live().in_round(profile).last()
         if last is None:
             return None
         last.undone_at = timezone.now()
         last.save(update_fields=["undone_at"])
-        keys = _live_log(profile).filter(round=profile.round).values_list("photo__queue_key", flat=True)
-        profile.queue_position = max((queue_order(k, profile.queue_salt) for k in keys), default=-1)
-        profile.save(update_fields=["queue_position", "updated_at"])
     rebuild_scores(profile)
     return last
 
@@ -146,8 +129,7 @@ def reshuffle(profile: UserProfile) -> UserProfile:
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
         profile.round += 1
         profile.queue_salt = secrets.randbits(52)
-        profile.queue_position = -1
-        profile.save(update_fields=["round", "queue_salt", "queue_position", "updated_at"])
+        profile.save(update_fields=["round", "queue_salt", "updated_at"])
     return profile
 
 
@@ -155,7 +137,7 @@ def reset_profile(profile: UserProfile) -> UserProfile:
     """Forget this person's taste: every live swipe is stamped undone, scores go to zero, a new round."""
     with transaction.atomic():
         profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        _live_log(profile).update(undone_at=timezone.now())
+        profile.swipes.live().update(undone_at=timezone.now())
     reshuffle(profile)
     return rebuild_scores(profile)
 
@@ -172,8 +154,8 @@ def merge_profiles(source: UserProfile, target: UserProfile) -> UserProfile:
             p.pk: p for p in UserProfile.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
         }
         source, target = locked[source.pk], locked[target.pk]
-        rated = set(_live_log(target).values_list("photo_id", flat=True))
-        moving = _live_log(source).exclude(photo_id__in=rated)
+        rated = set(target.swipes.live().values_list("photo_id", flat=True))
+        moving = source.swipes.live().exclude(photo_id__in=rated)
         moving.update(profile=target)
         source.delete()
     return rebuild_scores(target)

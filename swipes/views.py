@@ -13,27 +13,13 @@ from vibes_site.htmx import render_htmx, retarget_to, vary_on_htmx
 
 from . import charts, selectors, services
 from .forms import SwipeForm
+from .recommender.registry import describe_scorer
 
 CARD_PAGE, CARD_PARTIAL = "swipes/home.html", "swipes/partials/card.html"
 PHOTO_GONE = "That photo is no longer available, so it was not counted. Here is the next one."
 ALREADY_RATED = (
     "You had already rated that photo (in another tab?), so it counted once. Here is the next one."
 )
-
-# One sentence per scorer (swipes.scorers.SCORERS) for the recommendations page.
-HOW_SCORED = {
-    "original": "A like adds a photo's city probabilities to your scores, a dislike subtracts them.",
-    "normalised": "A city's score is the share of its look that you liked, among the photos you rated.",
-    "embedding": "A model of what you like in a photo's look predicts how much you would like each city's photos.",
-    "multi_taste": (
-        "A city's score is how much you liked photos that look like its photos: several different tastes "
-        "can score high at once, and a dislike lowers only what looks like it."
-    ),
-    "city_and_look": (
-        "A city's score is how much you liked photos that look like its photos, and, once your swipes show "
-        "that you like some cities more than their look explains, how much you liked that city's own photos."
-    ),
-}
 
 
 def _card_context(profile, version=None, notice="", error="", can_undo=None):
@@ -119,7 +105,7 @@ def recommendations(request):
         "chart": chart,
         "show_all": show_all,
         "profile": profile,
-        "how_scored": HOW_SCORED.get(settings.VIBES_SCORER, ""),
+        "how_scored": describe_scorer(settings.VIBES_SCORER),
     }
     # "Show all" swaps in the whole ranking; any other htmx request gets the page like a browser does.
     partial = "swipes/partials/ranking.html" if show_all else None

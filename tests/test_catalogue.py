@@ -1,9 +1,15 @@
-"""The catalogue helpers (swipes.catalogue): PhotoSet checks, the projection and the clustering."""
+"""The catalogue helpers (swipes.recommender.catalogue): PhotoSet checks, projection and clustering."""
 
 import numpy as np
 import pytest
 
-from swipes.catalogue import PhotoSet, principal_axes, projected_features, spherical_kmeans, unit_rows
+from swipes.recommender.catalogue import (
+    PhotoSet,
+    principal_axes,
+    projected_features,
+    spherical_kmeans,
+    unit_rows,
+)
 
 
 def test_photo_set_checks_shapes_and_freezes_its_arrays():

@@ -1,10 +1,9 @@
-"""Next-photo policies (swipes.policies): no repeats, a diverse start, determinism, following the evidence."""
+"""Next-photo policies (swipes.recommender.policies): no repeats, a diverse start, determinism, following the evidence."""
 
 import numpy as np
 import pytest
 
-from swipes.policies import DEFAULT_POLICY, POLICIES, make_policy
-from swipes.scorers import make_scorer
+from swipes.recommender.registry import DEFAULT_POLICY, POLICIES, make_policy, make_scorer
 from tests.test_scorers import CATALOGUE, LOOKS, make_catalogue
 
 
@@ -96,3 +95,26 @@ def test_the_global_queue_ignores_the_order_of_looks():
     policy, scorer = make_policy("global_queue", photos), make_scorer("original", photos)
     first = walk(policy, scorer, np.zeros(photos.n_photos, bool), np.random.default_rng(0), steps=4)
     assert np.sum(photos.labels[first] == 0) >= 2
+
+
+def test_the_global_queue_follows_the_stored_queue_keys_and_a_salt_reshuffles_them():
+    keys = np.array([40, 10, 30, 0, 20, 50])
+    photos = make_catalogue(LOOKS[:2], [3, 3])
+    photos = type(photos)(photos.probabilities, photos.labels, photos.embeddings, queue_keys=keys)
+    policy, scorer = make_policy("global_queue", photos), make_scorer("original", photos)
+    nobody = np.zeros(photos.n_photos, dtype=bool)
+
+    def order(salt):
+        state, seen, shown = scorer.initial_state(), nobody.copy(), []
+        while (
+            index := policy.choose(scorer, state, seen, np.random.default_rng(0), queue_salt=salt)
+        ) is not None:
+            shown.append(index)
+            seen[index] = True
+        return shown
+
+    assert order(0) == [3, 1, 4, 2, 0, 5]  # ascending keys: the queue everybody starts on
+    salt = 0b011110
+    reshuffled = order(salt)
+    assert reshuffled == sorted(range(6), key=lambda i: keys[i] ^ salt) != order(0)
+    assert sorted(reshuffled) == list(range(6))  # every photo once more, none twice

@@ -5,8 +5,7 @@ import pytest
 
 from bench import recommend_sim as sim
 from bench.recommend_data import TASTES, describe_catalogue, simulate_people, synthetic_catalogue
-from swipes.policies import DEFAULT_POLICY
-from swipes.scorers import DEFAULT_SCORER
+from swipes.recommender.registry import DEFAULT_POLICY, DEFAULT_SCORER
 
 # The regime of the real catalogue: many more cities than 20 swipes can show (here 40, with 5 to 30 photos).
 SMALL = dict(n_cities=40, dimensions=16, n_styles=6, photos_per_city=(5, 30), typical_photos=10, seed=0)

@@ -1,12 +1,15 @@
-"""The scorers on their own (swipes.scorers): small known cases, monotonicity, exact replay, stored bytes."""
+"""The scorers on their own (swipes.recommender): small known cases, monotonicity, exact replay, stored bytes."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swipes import scoring
-from swipes.scorers import DEFAULT_SCORER, SCORERS, PhotoSet, StaleState, make_scorer
+from mlworker.label_only import smoothed_one_hot
+from swipes.recommender import scoring
+from swipes.recommender.base import StaleState
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.registry import DEFAULT_SCORER, SCORERS, make_scorer
 
 
 def make_catalogue(city_looks, photos_per_city, spread=0.15, bias=None, seed=0) -> PhotoSet:
@@ -120,7 +123,9 @@ def test_original_scorer_is_the_reference_arithmetic():
     scorer = SCORER_OBJECTS["original"]
     log = ([0, 7, 12], [True, False, True])
     state = scorer.replay(*log)
-    expected = scoring.replay([CATALOGUE.probabilities[i] for i in log[0]], log[1], CATALOGUE.n_cities)
+    expected = scoring.empty_scores(CATALOGUE.n_cities)  # the arithmetic written out, swipe by swipe
+    for photo_index, liked in zip(*log, strict=True):
+        expected = scoring.apply_swipe(expected, CATALOGUE.probabilities[photo_index], liked)
     assert np.array_equal(state, expected)
     # The payload after the header is exactly what UserProfile.scores stores today.
     assert scorer.state_to_bytes(state).endswith(expected.tobytes())
@@ -193,10 +198,6 @@ def test_the_default_scorer_is_registered_and_unknown_names_are_refused():
 def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
     """Under the label-only baseline (no embeddings), a city liked every time must outrank one liked
     two times in three: few clusters over few photos would merge them."""
-    from mlworker.label_only import smoothed_one_hot
-    from swipes.catalogue import PhotoSet
-    from swipes.scorers import make_scorer
-
     labels = np.repeat(np.arange(4), 4)
     photos = PhotoSet(probabilities=np.array([smoothed_one_hot(4, c, 0.1) for c in labels]), labels=labels)
     scorer = make_scorer("multi_taste", photos)
@@ -209,7 +210,7 @@ def test_multi_taste_keeps_cities_apart_when_the_model_knows_only_labels():
 
 
 def test_the_settings_default_is_the_benchmarks_choice(settings):
-    from swipes.policies import DEFAULT_POLICY
+    from swipes.recommender.registry import DEFAULT_POLICY
 
     # The settings cannot import NumPy code, so they repeat the names; they must agree.
     from vibes_site.settings import base as project_settings

@@ -5,8 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlworker import label_only
-from swipes import charts, scoring
+from mlworker.label_only import smoothed_one_hot
+from swipes import charts
+from swipes.recommender import scoring
+from swipes.recommender.catalogue import PhotoSet
+from swipes.recommender.scorers import OriginalScorer
 
 
 def test_like_adds_and_dislike_subtracts_the_vector():
@@ -41,7 +44,10 @@ def test_incremental_updates_equal_a_replay_of_the_log(n_and_log):
     scores = scoring.empty_scores(n)
     for vector, liked in log:
         scores = scoring.apply_swipe(scores, vector, liked)
-    replayed = scoring.replay([v for v, _ in log], [liked for _, liked in log], n)
+    # The one replay (Scorer.replay) over a catalogue of exactly these vectors, one photo per swipe.
+    vectors = np.array([v for v, _ in log], dtype=np.float32).reshape(len(log), n)
+    photos = PhotoSet(probabilities=vectors, labels=np.zeros(len(log), dtype=np.int64))
+    replayed = OriginalScorer(photos).replay(range(len(log)), [liked for _, liked in log])
     assert np.array_equal(scores, replayed)  # bit for bit, not approximately
 
 
@@ -50,11 +56,11 @@ def test_rank_is_descending_and_stable_on_ties():
 
 
 def test_smoothed_one_hot_is_a_probability_vector():
-    vector = label_only.smoothed_one_hot(5, 2, 0.1)
+    vector = smoothed_one_hot(5, 2, 0.1)
     assert vector[2] == pytest.approx(0.9)
     assert vector.sum() == pytest.approx(1.0)
     assert np.all(np.delete(vector, 2) == pytest.approx(0.025))
-    assert label_only.smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
+    assert smoothed_one_hot(1, 0, 0.1).tolist() == [1.0]
 
 
 def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
@@ -69,7 +75,7 @@ def test_top_contributors_orders_by_the_city_column_and_drops_the_rest():
 
 
 def test_top_contributors_ignore_the_smoothing_share_of_other_cities():
-    liked = np.stack([label_only.smoothed_one_hot(4, 2, 0.1), label_only.smoothed_one_hot(4, 1, 0.1)])
+    liked = np.stack([smoothed_one_hot(4, 2, 0.1), smoothed_one_hot(4, 1, 0.1)])
     assert scoring.top_contributors(liked, 2).tolist() == [0]
     assert scoring.top_contributors(liked, 1).tolist() == [1]
     assert scoring.top_contributors(liked, 0).tolist() == []  # liked nothing from city 0

@@ -10,12 +10,13 @@ from django.db import connection
 from django.test import Client
 
 from cities.models import Photo
-from mlworker import label_only
+from mlworker.label_only import smoothed_one_hot
 from mlworker.models import ModelVersion, PhotoPrediction
 from mlworker.selectors import active_model
-from swipes import scoring, services
+from swipes import services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
+from swipes.selectors import replayed_state
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -36,17 +37,7 @@ def stored_state(profile: UserProfile) -> np.ndarray:
 
 def replayed_from_db(profile: UserProfile) -> np.ndarray:
     """The state rebuilt from scratch: the live swipe log, read back from the database, replayed."""
-    version = ModelVersion.objects.get(is_active=True)
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    return engine_for(version).replay([(s.photo_id, s.liked) for s in rows])
-
-
-def original_scores_from_db(profile: UserProfile) -> np.ndarray:
-    """The first write-up's arithmetic, computed independently of the scorers: a sum of ± vectors."""
-    version = ModelVersion.objects.get(is_active=True)
-    rows = Swipe.objects.filter(profile=profile, undone_at__isnull=True).order_by("id")
-    vectors = [PhotoPrediction.objects.get(model_version=version, photo=s.photo).vector for s in rows]
-    return scoring.replay(vectors, [s.liked for s in rows], version.n_cities)
+    return replayed_state(profile, ModelVersion.objects.get(is_active=True))
 
 
 @pytest.fixture
@@ -102,10 +93,37 @@ def test_undo_reverses_the_score_change_exactly(client_with_photos):
     assert swipe_count(response) == 2
     assert shown_photo_id(response) == last.photo_id  # the undone photo comes back
     profile.refresh_from_db()
-    two = Swipe.objects.filter(profile=profile, undone_at__isnull=True)
+    two = profile.swipes.live()
     assert two.count() == 2 and Swipe.objects.filter(profile=profile).count() == 3  # the log keeps it
     assert np.array_equal(stored_state(profile), replayed_from_db(profile))
     assert not np.array_equal(stored_state(profile), before_last)
+
+
+def test_undo_never_reaches_into_a_previous_round(client_with_photos):
+    """A reshuffle starts a new round; undo takes back swipes of this round only, however often it is
+    pressed, and the earlier rounds' swipes keep counting."""
+    client, _ = client_with_photos
+    for liked in ("1", "0"):
+        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
+    client.post("/reshuffle/", **HX)
+    profile = UserProfile.objects.get()
+    round_one = list(profile.swipes.live().values_list("pk", flat=True))
+    before = bytes(profile.scores)
+
+    response = client.post("/undo/", **HX)
+    assert "Nothing to undo in this round." in response.content.decode()
+    profile.refresh_from_db()
+    assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
+    assert bytes(profile.scores) == before and profile.swipe_count == 2
+
+    this_round = shown_photo_id(client.get("/"))
+    client.post("/swipe/", {"photo": this_round, "liked": "1"}, **HX)
+    assert services.undo_last_swipe(profile).photo_id == this_round
+    assert services.undo_last_swipe(profile) is None  # and no further back than the round's start
+    profile.refresh_from_db()
+    assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
+    assert profile.swipe_count == 2
+    assert np.array_equal(stored_state(profile), replayed_from_db(profile))
 
 
 @pytest.mark.parametrize("make_bad", ["unknown", "hidden"])
@@ -239,7 +257,7 @@ def test_logging_in_merges_the_anonymous_profile_into_the_account(client_with_ph
     assert response.status_code == 302
     assert not UserProfile.objects.filter(pk=anonymous.pk).exists()
     account.refresh_from_db()
-    live = Swipe.objects.filter(profile=account, undone_at__isnull=True)
+    live = account.swipes.live()
     assert account.swipe_count == live.count() >= 2
     assert np.array_equal(stored_state(account), replayed_from_db(account))
 
@@ -309,16 +327,18 @@ def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
 
 
 def test_the_recommendations_page_explains_every_scorer(photo_set, settings):
-    from swipes.scorers import SCORERS
-    from swipes.views import HOW_SCORED
+    from swipes.recommender.registry import SCORERS
 
-    assert set(HOW_SCORED) == set(SCORERS)
     photos = photo_set()
     client = Client()
     client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
-    for name in SCORERS:
+    descriptions = set()
+    for name, scorer in SCORERS.items():
         settings.VIBES_SCORER = name
-        assert HOW_SCORED[name] in client.get("/recommendations/").content.decode().replace("&#x27;", "'")
+        descriptions.add(scorer.description)
+        page = client.get("/recommendations/").content.decode().replace("&#x27;", "'")
+        assert scorer.description and scorer.description in page, name
+    assert len(descriptions) == len(SCORERS)  # each scorer says how it differs
     assert photos
 
 
@@ -342,12 +362,12 @@ def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():
     size, 5,000 photos x 266 cities, two BLAS threads do change the last bits of the cluster memberships.)"""
     from threadpoolctl import threadpool_limits
 
-    from swipes.catalogue import PhotoSet
     from swipes.engine import derive
+    from swipes.recommender.catalogue import PhotoSet
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 266, 5000)
-    probabilities = np.array([label_only.smoothed_one_hot(266, c, 0.1) for c in labels])
+    probabilities = np.array([smoothed_one_hot(266, c, 0.1) for c in labels])
     # Two catalogues, as two processes would have (a PhotoSet caches its projection).
     with threadpool_limits(limits=2, user_api="blas"):
         scorer_two, _ = derive(PhotoSet(probabilities=probabilities, labels=labels))

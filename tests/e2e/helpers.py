@@ -7,10 +7,10 @@ from playwright.sync_api import Page, expect
 
 from cities.models import City, Photo
 from mlworker.models import ModelVersion, PhotoPrediction
-from swipes import scoring
 from swipes.engine import engine_for
 from swipes.models import Swipe
-from swipes.selectors import profile_for_session_cookie
+from swipes.recommender import scoring
+from swipes.selectors import profile_for_session_cookie, replayed_state
 
 PHOTO_INPUT = '#swipe-form input[name="photo"]'
 
@@ -72,23 +72,18 @@ def replayed_ranking(profile) -> list[tuple[str, float]]:
     """The ranking recomputed from scratch: the live log read back from the database and replayed by the
     configured scorer; under the original scorer, also checked against the plain add/subtract arithmetic."""
     version = ModelVersion.objects.get(is_active=True)
-    rows = list(
-        Swipe.objects.filter(profile=profile, undone_at__isnull=True)
-        .order_by("id")
-        .values_list("photo_id", "liked")
-    )
-    engine = engine_for(version)
-    scores = engine.scorer.city_scores(engine.replay(rows))
+    scores = engine_for(version).scorer.city_scores(replayed_state(profile, version))
     if settings.VIBES_SCORER == "original":
+        rows = list(profile.swipes.live().order_by("id").values_list("photo_id", "liked"))
         vectors = {
             photo_id: np.frombuffer(probabilities, dtype=np.float32)
             for photo_id, probabilities in PhotoPrediction.objects.filter(
                 model_version=version, photo_id__in=[p for p, _ in rows]
             ).values_list("photo_id", "probabilities")
         }
-        arithmetic = scoring.replay(
-            [vectors[p] for p, _ in rows], [liked for _, liked in rows], version.n_cities
-        )
+        arithmetic = scoring.empty_scores(version.n_cities)
+        for photo_id, liked in rows:
+            arithmetic = scoring.apply_swipe(arithmetic, vectors[photo_id], liked)
         assert np.array_equal(scores, arithmetic)
     slugs = dict(City.objects.filter(pk__in=version.city_ids).values_list("pk", "slug"))
     return [(slugs[version.city_ids[i]], float(scores[i])) for i in scoring.rank(scores)]

@@ -3,8 +3,6 @@
 import pytest
 from playwright.sync_api import expect
 
-from swipes.models import Swipe
-
 from .helpers import (
     PHOTO_INPUT,
     assert_card_shows_its_photo,
@@ -70,6 +68,4 @@ def test_end_of_queue_offers_a_reshuffle_that_brings_a_card_back(page, photo_set
 
     page.keyboard.press("ArrowLeft")
     wait_for_next_card(page, 5, back)
-    assert list(Swipe.objects.filter(profile=profile, round=2).values_list("photo_id", "liked")) == [
-        (back, False)
-    ]
+    assert list(profile.swipes.in_round(2).values_list("photo_id", "liked")) == [(back, False)]

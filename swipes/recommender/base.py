@@ -1,4 +1,4 @@
-"""The one small interface every scorer implements (pure NumPy, no Django).
+"""The two small interfaces of the recommender: Scorer and Policy (pure NumPy, no Django).
 
 A scorer is built once per catalogue (a PhotoSet) and holds only read-only arrays derived from it. A
 person's taste lives in a *state*: one flat float64 vector that the scorer never changes in place. So
@@ -10,11 +10,14 @@ and folding `update` over a swipe log (`replay`) gives the incremental state bit
 same arithmetic in the same order. States are stored as bytes with a header naming what they mean (the
 scorer, its settings and, where the state depends on it, the catalogue), so a state built under another
 scorer or catalogue is refused (StaleState) and the caller replays the log instead.
+
+A policy picks the next photo from the photos not yet seen this round (see policies.py).
 """
 
 import hashlib
 from collections.abc import Iterable
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
@@ -29,9 +32,11 @@ class StaleState(ValueError):
 
 
 class Scorer:
-    """Base class: subclasses set `name` and implement the five methods marked below."""
+    """Base class: subclasses set `name` and `description` and implement the five methods marked below."""
 
     name = "abstract"
+    # One sentence for people (the recommendations page, the admin, the docs): how a swipe moves a score.
+    description = ""
 
     def __init__(self, photos: PhotoSet):
         self.photos = photos
@@ -101,6 +106,25 @@ class Scorer:
         if len(payload) != 8 * self.state_size:
             raise StaleState(f"{self.name} state should hold {self.state_size} numbers")
         return np.frombuffer(payload, dtype=np.float64).copy()  # writable, like any other state
+
+
+class Policy(Protocol):
+    """Chooses the next photo to show. Built once per catalogue: `policy_class(photos, **settings)`."""
+
+    name: str
+
+    def choose(
+        self,
+        scorer: Scorer,
+        state: np.ndarray,
+        seen_mask: np.ndarray,
+        rng: np.random.Generator,
+        queue_salt: int = 0,
+    ) -> int | None:
+        """A photo index not in `seen_mask` (bool [n_photos], the photos shown this round), or None once
+        every photo was seen. `rng` is seeded by the caller, which makes the choice reproducible;
+        `queue_salt` permutes the global queue for a reshuffled round (0 in a first round)."""
+        ...
 
 
 def photo_values_from_city_values(photos: PhotoSet, city_values: np.ndarray) -> np.ndarray:

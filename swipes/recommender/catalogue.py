@@ -2,7 +2,7 @@
 
 A PhotoSet is every servable photo under one model version, in a fixed order (the photo index used by the
 scorers and policies is a row of these arrays): the model's probability vector of each photo, its labelled
-city, and optionally its pooled backbone embedding. Everything heavy (a projection of the embeddings,
+city, optionally its pooled backbone embedding, and optionally its place in the global queue. Everything heavy (a projection of the embeddings,
 per-city groups) is computed once per PhotoSet, so that a swipe costs only a few small vector operations.
 """
 
@@ -19,6 +19,9 @@ class PhotoSet:
     probabilities: np.ndarray
     labels: np.ndarray  # int64 [N]: index of the photo's own city in that order
     embeddings: np.ndarray | None = None  # float32 [N, D]: pooled backbone features, if computed
+    # int64 [N]: each photo's place in the global queue (its stored random key), if it has one. Only the
+    # global-queue policy reads it; no scorer state depends on it, so the digest leaves it out.
+    queue_keys: np.ndarray | None = None
 
     def __post_init__(self):
         probabilities = np.ascontiguousarray(self.probabilities, dtype=np.float32)
@@ -32,12 +35,18 @@ class PhotoSet:
             embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
             if embeddings.ndim != 2 or embeddings.shape[0] != labels.shape[0]:
                 raise ValueError(f"embeddings {embeddings.shape} do not match {labels.shape[0]} photos")
-        for array in (probabilities, labels, embeddings):
+        queue_keys = self.queue_keys
+        if queue_keys is not None:
+            queue_keys = np.ascontiguousarray(queue_keys, dtype=np.int64)
+            if queue_keys.shape != labels.shape:
+                raise ValueError(f"queue keys {queue_keys.shape} do not match {labels.shape[0]} photos")
+        for array in (probabilities, labels, embeddings, queue_keys):
             if array is not None:
                 array.flags.writeable = False  # shared by every request: nobody may change it in place
         object.__setattr__(self, "probabilities", probabilities)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "embeddings", embeddings)
+        object.__setattr__(self, "queue_keys", queue_keys)
 
     @property
     def n_photos(self) -> int:

@@ -1,13 +1,11 @@
-"""Swipe scoring as pure NumPy functions. No Django here: these are unit-tested on their own.
+"""The original swipe arithmetic, ranking and bar lengths, as pure NumPy functions (no Django).
 
 The original City Vibes arithmetic: a like adds the photo's probability vector to the person's per-city
 running totals, a dislike subtracts it, and the recommendations are the cities sorted by total.
 
-Scores are float64; vectors arrive as float32 and are widened before adding. `replay` folds `apply_swipe`
-over the log in order, so an incrementally maintained score equals a replay bit for bit.
+Scores are float64; vectors arrive as float32 and are widened before adding. Scorer.replay (base.py) folds
+the update over the log in order, so an incrementally maintained score equals a replay bit for bit.
 """
-
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -24,14 +22,6 @@ def apply_swipe(scores: np.ndarray, probabilities: np.ndarray, liked: bool) -> n
         raise ValueError(f"score vector has {scores.shape[0]} cities, photo vector {probabilities.shape[0]}")
     delta = probabilities.astype(SCORE_DTYPE)
     return scores + delta if liked else scores - delta
-
-
-def replay(vectors: Iterable[np.ndarray], liked: Iterable[bool], n_cities: int) -> np.ndarray:
-    """Rebuild scores from a swipe log, oldest first."""
-    scores = empty_scores(n_cities)
-    for vector, is_like in zip(vectors, liked, strict=True):
-        scores = apply_swipe(scores, vector, is_like)
-    return scores
 
 
 def rank(scores: np.ndarray) -> np.ndarray:

@@ -1,13 +1,14 @@
-"""Which photo to show next (pure NumPy, no Django).
+"""Which photo to show next (pure NumPy, no Django). Each class here is a base.Policy.
 
-    policy = make_policy(DEFAULT_POLICY, photos)                 # once per catalogue (cache it)
+    policy = make_policy(DEFAULT_POLICY, photos)                 # registry; once per catalogue (cache it)
     index = policy.choose(scorer, state, seen_mask, rng)         # None once every photo was seen
 
 `seen_mask` (bool [n_photos]) marks the photos already shown this round: no policy repeats one. `rng` is a
 numpy Generator that the caller seeds (say from the profile id and its swipe count), which makes every
 choice reproducible.
 
-- global_queue: the original design: one fixed shuffled order for everybody.
+- global_queue: the original design: one shuffled order for everybody (the photos' queue keys), permuted
+  per person in a reshuffled round (`queue_salt`).
 - adaptive: a diverse cold start (the first `cold_start` photos come from different cities chosen to cover
   the catalogue's looks: greedy facility location over city centroids), then Thompson sampling: draw one plausible
   taste from the scorer's posterior and show the unseen photo it likes most. Early on the draws disagree
@@ -17,21 +18,40 @@ choice reproducible.
 
 import numpy as np
 
+from .base import Scorer
 from .catalogue import PhotoSet, unit_rows
-from .scorer_base import Scorer
+
+NEVER = np.iinfo(np.int64).max  # a queue place after every real one
 
 
 class GlobalQueue:
+    """The unseen photo with the smallest queue key XOR the round's salt.
+
+    The keys are the catalogue's `queue_keys` (each photo's random place in the queue, stored with the
+    photo) or, for a catalogue without them, a seeded shuffle. XOR with a constant is a bijection, so a salt
+    gives a new order of the same photos, and salt 0 gives the stored order itself.
+    """
+
     name = "global_queue"
 
     def __init__(self, photos: PhotoSet, seed: int = 0):
-        self.order = np.random.default_rng(seed).permutation(photos.n_photos)
+        if photos.queue_keys is not None:
+            self.keys = photos.queue_keys
+        else:
+            self.keys = np.argsort(np.random.default_rng(seed).permutation(photos.n_photos)).astype(np.int64)
 
     def choose(
-        self, scorer: Scorer, state: np.ndarray, seen_mask: np.ndarray, rng: np.random.Generator
+        self,
+        scorer: Scorer,
+        state: np.ndarray,
+        seen_mask: np.ndarray,
+        rng: np.random.Generator,
+        queue_salt: int = 0,
     ) -> int | None:
-        unseen = ~seen_mask[self.order]
-        return int(self.order[np.argmax(unseen)]) if unseen.any() else None
+        if seen_mask.all():
+            return None
+        places = np.where(seen_mask, NEVER, self.keys ^ np.int64(queue_salt))
+        return int(np.argmin(places))
 
 
 class AdaptivePolicy:
@@ -55,7 +75,12 @@ class AdaptivePolicy:
         ]
 
     def choose(
-        self, scorer: Scorer, state: np.ndarray, seen_mask: np.ndarray, rng: np.random.Generator
+        self,
+        scorer: Scorer,
+        state: np.ndarray,
+        seen_mask: np.ndarray,
+        rng: np.random.Generator,
+        queue_salt: int = 0,  # the global queue's; this policy draws its variety from rng
     ) -> int | None:
         if seen_mask.all():
             return None
@@ -91,21 +116,3 @@ class AdaptivePolicy:
         city = int(rng.choice(np.flatnonzero(gain >= self.slack * best)))
         group = self.typical_first[city]
         return int(group[np.argmax(~seen_mask[group])])
-
-
-POLICIES = {"global_queue": GlobalQueue, "adaptive": AdaptivePolicy}
-
-# From the same `make bench` run: with every scorer, the adaptive policy beats the global queue after 40
-# swipes; with multi_taste, NDCG@5 after 20 swipes goes 0.393 -> 0.504 / 0.702 -> 0.744 / 0.666 -> 0.755
-# (favourite cities / direction / two looks). In a tuning run (seed 1), the facility-location start lifted
-# NDCG@5 after 5 swipes (direction: 0.42 -> 0.51) and matched no cold start at 20 swipes; a farthest-point
-# start lost 0.02-0.09 there.
-DEFAULT_POLICY = "adaptive"
-
-
-def make_policy(name: str, photos: PhotoSet, **settings):
-    try:
-        policy_class = POLICIES[name]
-    except KeyError:
-        raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}") from None
-    return policy_class(photos, **settings)

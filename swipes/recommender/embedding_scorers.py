@@ -1,14 +1,14 @@
 """Scorers that learn from what photos look like (the backbone's pooled embedding), pure NumPy, no Django.
 
-Both project the embeddings once per catalogue onto their top principal axes (swipes.catalogue), so the
+Both project the embeddings once per catalogue onto their top principal axes (catalogue.py), so the
 per-person state stays small (under 9 KB) and a swipe costs microseconds. Without embeddings they fall back
 on the model's probability vectors as the description of each photo.
 """
 
 import numpy as np
 
+from .base import Scorer, top_positive
 from .catalogue import PhotoSet, spherical_kmeans, unit_rows
-from .scorer_base import Scorer, top_positive
 
 
 class EmbeddingScorer(Scorer):
@@ -21,6 +21,9 @@ class EmbeddingScorer(Scorer):
     """
 
     name = "embedding"
+    description = (
+        "A model of what you like in a photo's look predicts how much you would like each city's photos."
+    )
 
     def __init__(
         self,
@@ -118,6 +121,10 @@ class MultiTasteScorer(Scorer):
     """
 
     name = "multi_taste"
+    description = (
+        "A city's score is how much you liked photos that look like its photos: several different tastes "
+        "can score high at once, and a dislike lowers only what looks like it."
+    )
 
     def __init__(
         self,
@@ -229,6 +236,10 @@ class CityAndLookScorer(Scorer):
     """
 
     name = "city_and_look"
+    description = (
+        "A city's score is how much you liked photos that look like its photos, and, once your swipes show "
+        "that you like some cities more than their look explains, how much you liked that city's own photos."
+    )
 
     def __init__(
         self,

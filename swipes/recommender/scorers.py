@@ -1,12 +1,16 @@
-"""Scorers of city taste, chosen by name (pure NumPy, no Django). See scorer_base for the interface.
+"""Scorers of city taste that read only the model's probability vectors (pure NumPy, no Django).
+
+See base for the interface and registry for choosing one by name:
 
     scorer = make_scorer(DEFAULT_SCORER, photos)          # once per catalogue (cache it)
     state = scorer.update(scorer.initial_state(), i, True)
     ranking = scoring.rank(scorer.city_scores(state))
 
-- original:   the add/subtract sum of probability vectors (swipes.scoring), kept as the reference.
+- original:   the add/subtract sum of probability vectors (scoring.py), kept as the reference.
 - normalised: each city's like rate: liked probability mass over swiped mass (its exposure), shrunk
               toward the person's overall like rate.
+The scorers that read the photos' embeddings are in embedding_scorers:
+
 - embedding:  a Bayesian linear model of "like" on the photo's projected embedding; a city's score is
               the mean predicted like over its photos.
 - multi_taste: like rates over a few dozen visual clusters of the catalogue (several tastes at once).
@@ -17,30 +21,16 @@
 import numpy as np
 
 from . import scoring
+from .base import Scorer, photo_values_from_city_values, top_positive
 from .catalogue import PhotoSet
-from .embedding_scorers import CityAndLookScorer, EmbeddingScorer, MultiTasteScorer
-from .scorer_base import Scorer, StaleState, photo_values_from_city_values, top_positive
-
-__all__ = [
-    "DEFAULT_SCORER",
-    "SCORERS",
-    "CityAndLookScorer",
-    "EmbeddingScorer",
-    "MultiTasteScorer",
-    "NormalisedScorer",
-    "OriginalScorer",
-    "PhotoSet",
-    "Scorer",
-    "StaleState",
-    "make_scorer",
-]
 
 
 class OriginalScorer(Scorer):
-    """The original arithmetic: state = the per-city running totals, exactly as swipes.scoring keeps them
+    """The original arithmetic: state = the per-city running totals, exactly as scoring.apply_swipe keeps them
     (so a stored `UserProfile.scores` vector is this scorer's state payload)."""
 
     name = "original"
+    description = "A like adds a photo's city probabilities to your scores, a dislike subtracts them."
     exploration = 1.0  # Thompson noise per city, in "one swipe's worth" of score (a vector sums to 1)
 
     def initial_state(self) -> np.ndarray:
@@ -75,6 +65,7 @@ class NormalisedScorer(Scorer):
     """
 
     name = "normalised"
+    description = "A city's score is the share of its look that you liked, among the photos you rated."
 
     def __init__(self, photos: PhotoSet, prior_weight: float = 1.0, exploration: float = 1.0):
         super().__init__(photos)
@@ -119,28 +110,3 @@ class NormalisedScorer(Scorer):
         liked_photo_indices = np.asarray(liked_photo_indices, dtype=np.int64)
         lift = self.photos.probabilities[liked_photo_indices, city_index] - self.photos.city_prior[city_index]
         return top_positive(liked_photo_indices, lift, k)
-
-
-SCORERS: dict[str, type[Scorer]] = {
-    "original": OriginalScorer,
-    "normalised": NormalisedScorer,
-    "embedding": EmbeddingScorer,
-    "multi_taste": MultiTasteScorer,
-    "city_and_look": CityAndLookScorer,
-}
-
-# Chosen on two catalogues (bench/recommend_sim.py, adaptive policy, 100 people per taste, seed 0;
-# docs/recommendations.md has the tables). On 7 real cities (3,861 photos, a Lite0 head at top-1 0.70)
-# city_and_look reaches the original's 40-swipe NDCG@5 in 12 / 3 / 7 swipes on the favourite-cities /
-# direction / two-looks tastes, against multi_taste's 27 / 3 / 7 and normalised's 21 / 7 / 13: the looks
-# mix cities, so a favourite city shows only in its own rate. On the synthetic 266 cities, where a city is
-# seldom swiped twice, it stays close to multi_taste (see the docs). multi_taste stays selectable.
-DEFAULT_SCORER = "city_and_look"
-
-
-def make_scorer(name: str, photos: PhotoSet, **settings) -> Scorer:
-    try:
-        scorer_class = SCORERS[name]
-    except KeyError:
-        raise ValueError(f"unknown scorer {name!r}; choose one of {sorted(SCORERS)}") from None
-    return scorer_class(photos, **settings)
