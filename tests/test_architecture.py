@@ -49,7 +49,9 @@ def test_dependencies_point_one_way(app):
 
 def test_the_checker_sees_lazy_imports(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from swipes.services import rescore_all_profiles\n    import mlworker.ml\n")
+    sample.write_text(
+        "def f():\n    from swipes.services import rescore_all_profiles\n    import mlworker.ml\n"
+    )
     assert imported_apps(sample) == {("swipes", 2), ("mlworker", 3)}
 
 
