@@ -1,4 +1,3 @@
-import io
 import os
 import subprocess
 import sys
@@ -11,36 +10,14 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from PIL import Image
 
-from cities.ingest.report import IngestReport
-from cities.ingest.store import ingest_one
-from cities.models import City, Photo
+from cities.models import City
 from mlworker.services import sync_label_only_model
 from swipes.engine import forget_engine
+from tests.helpers import ingest_photo, jpeg_bytes  # noqa: F401 (used by fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_MEDIA_ROOT = Path(tempfile.gettempdir()) / f"cityvibes-test-{os.getpid()}" / "media"
-
-
-def jpeg_bytes(colour=(200, 80, 40), size=(64, 80), seed=0, fmt="JPEG") -> bytes:
-    """A small, unique image: a solid colour with a seed-dependent pixel pattern (so sha256 differs)."""
-    image = Image.new("RGB", size, colour)
-    for i in range(8):
-        image.putpixel(
-            ((seed * 7 + i * 3) % size[0], (seed * 3 + i) % size[1]), (seed % 256, i * 30, 255 - i)
-        )
-    out = io.BytesIO()
-    image.save(out, format=fmt)
-    return out.getvalue()
-
-
-def ingest_photo(city: City, name: str, data: bytes, **metadata) -> Photo:
-    """One image through the one ingestion path (ingest_one); the test fails if it is not stored."""
-    report = IngestReport()
-    photo = ingest_one(report, city, name, data, **metadata)
-    assert photo is not None, f"{name} was not stored: {report.duplicates + report.problems}"
-    return photo
 
 
 @pytest.fixture(autouse=True)

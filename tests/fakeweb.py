@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from tests.images import encode, photo_like  # noqa: F401  (re-exported for the scrape tests)
+from tests.helpers import encode, photo_like  # noqa: F401  (re-exported for the scrape tests)
 
 
 @dataclass

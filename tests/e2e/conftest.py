@@ -96,7 +96,7 @@ def postcard_set(transactional_db, make_city):
     """
     from cities.models import Photo
     from mlworker.services import sync_label_only_model
-    from tests.conftest import ingest_photo
+    from tests.helpers import ingest_photo
 
     def make(slugs=("kyoto", "reykjavik", "miami", "rome"), per_city=4):
         photos = {}

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from jobs.models import Job
 from swipes import services as swipe_services
 from swipes.models import UserProfile
-from tests.test_swipe_loop import replayed_from_db, stored_state
+from tests.swipes.test_swipe_loop import replayed_from_db, stored_state
 
 RESCORE_URL = "/admin/swipes/userprofile/rescore/"
 

@@ -13,8 +13,7 @@ from mlworker import services
 from mlworker.models import ModelVersion, PhotoPrediction
 from swipes import services as swipe_services
 from swipes.models import UserProfile
-from tests.conftest import ingest_photo, jpeg_bytes
-from tests.helpers import run_queued_jobs
+from tests.helpers import ingest_photo, jpeg_bytes, run_queued_jobs
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from cities.services import after_photos_added
 from jobs.models import Job
 from mlworker import services, tasks
 from mlworker.models import ModelVersion, PhotoPrediction
-from tests.conftest import ingest_photo, jpeg_bytes
-from tests.helpers import run_queued_jobs
+from tests.helpers import ingest_photo, jpeg_bytes, run_queued_jobs
 
 pytestmark = pytest.mark.ml
 

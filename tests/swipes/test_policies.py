@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from swipes.recommender.registry import DEFAULT_POLICY, POLICIES, make_policy, make_scorer
-from tests.test_scorers import CATALOGUE, LOOKS, make_catalogue
+from tests.swipes.test_scorers import CATALOGUE, LOOKS, make_catalogue
 
 
 def walk(policy, scorer, answers, rng, steps=None):

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<app>/this file
 
 SCRIPT = r"""
 import sys
@@ -16,7 +16,7 @@ call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import get_resolver
-from tests.conftest import ingest_photo, jpeg_bytes
+from tests.helpers import ingest_photo, jpeg_bytes
 from cities.models import City
 from mlworker.services import sync_label_only_model
 import mlworker.tasks, mlworker.admin, cities.admin, swipes.admin  # everything the web process loads

@@ -10,8 +10,8 @@ from cities.ingest.folder import import_folder
 from cities.ingest.scrape import build_request, scrape
 from cities.ingest.upload import import_uploads
 from cities.models import Photo
-from tests.conftest import jpeg_bytes
 from tests.fakeweb import encode, photo_like
+from tests.helpers import jpeg_bytes
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """/classify/ and the model-version admin (train form, actions, metrics charts). No TensorFlow needed here:
-the classify job itself is exercised in tests/test_modeling.py."""
+the classify job itself is exercised in tests/mlworker/test_modeling.py."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from mlworker import charts
 from mlworker.models import ModelVersion
 from mlworker.services import activate, write_predictions
 from mlworker.training import TrainingOptions
-from tests.conftest import jpeg_bytes
+from tests.helpers import jpeg_bytes
 
 
 @pytest.fixture

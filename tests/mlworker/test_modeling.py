@@ -21,7 +21,7 @@ from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
 from swipes import services as swipe_services
 from swipes.models import UserProfile
 from tests.helpers import run_queued_jobs
-from tests.test_swipe_loop import replayed_from_db, stored_state
+from tests.swipes.test_swipe_loop import replayed_from_db, stored_state
 
 pytestmark = pytest.mark.ml
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<app>/this file
 APPS = ["jobs", "cities", "mlworker", "swipes"]
 # Each app may import the apps before it in this order, never one after it.
 ALLOWED = {app: set(APPS[:i]) for i, app in enumerate(APPS)}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/<app>/this file
 PACKAGE = ROOT / "swipes" / "recommender"
 ALLOWED_TOP_LEVEL = {"numpy", "hashlib", "dataclasses", "functools", "typing", "collections"}
 

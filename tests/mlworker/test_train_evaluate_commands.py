@@ -11,7 +11,7 @@ from django.core.management import call_command
 from jobs.models import Job
 from mlworker import training
 from mlworker.evaluation import most_confused_pairs
-from tests.test_modeling import imported, postcards  # noqa: F401 (imported is a fixture)
+from tests.mlworker.test_modeling import imported, postcards  # noqa: F401 (imported is a fixture)
 
 # --- the most confused pairs (pure) ------------------------------------------------------------------------
 

@@ -8,8 +8,7 @@ from cities.ingest.folder import import_folder
 from cities.ingest.report import IngestReport
 from cities.ingest.store import hamming_distance, ingest_one
 from cities.ingest.upload import import_uploads
-from tests.conftest import ingest_photo
-from tests.images import encode, photo_like
+from tests.helpers import encode, ingest_photo, photo_like
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from cities.ingest.store import ingest_one
 from cities.ingest.validation import ImageRejected, validate_image
 from cities.models import Photo
 from mlworker.models import ModelVersion, PhotoPrediction
-from tests.conftest import ingest_photo, jpeg_bytes
-from tests.helpers import run_queued_jobs
+from tests.helpers import ingest_photo, jpeg_bytes, run_queued_jobs
 
 
 def png_bytes(size=(40, 30), mode="RGBA") -> bytes:
