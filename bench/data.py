@@ -5,7 +5,7 @@
 P photos spread round-robin over the first N catalogue cities. Every row points at ONE small shared JPEG
 (saved once under MEDIA_ROOT): the swipe card only links to the image, so the benchmark needs rows, not
 pixels. Each row gets a unique sha256 (of its index and the city count) and a random queue_key, as real
-photos do. The label-only model then gives every photo its vector (cities.services.sync_label_only_model).
+photos do. The label-only model then gives every photo its vector (mlworker.services.sync_label_only_model).
 
 Idempotent: photos already there are kept, so a second run only checks. Changing --cities rebuilds the set.
 """

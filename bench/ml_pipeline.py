@@ -9,10 +9,10 @@ The database is the bench's own (cityvibes_bench_ml on the server of DATABASE_UR
 when DATABASE_URL is not Postgres), emptied at start; media go to a temporary folder.
 
 1. ml worker (bench/ml_worker.py): a real `celery worker -Q <own queue> --concurrency 1` subprocess gets a
-   TRAIN job (Lite0, 20 epochs) and then a PREDICT job through mlworker.services.start_job; cached embeddings
+   TRAIN job (Lite0, 20 epochs) and then a PREDICT job through jobs.services.start_job; cached embeddings
    are deleted before each, so both run the backbone over every photo. Reported: VmHWM (peak RSS) of every
    process of the worker's tree, and whether libtensorflow is mapped into the prefork parent (it must not).
-2. P2, in this process with the version the worker trained: modeling.predict_version with no cached
+2. P2, in this process with the version the worker trained: mlworker.services.predict_version with no cached
    embeddings (files -> tf.data decode/EXIF/crop/resize -> backbone -> head -> probabilities written to the
    database) against a raw forward pass (the same backbone + head on a pre-decoded uint8 array of the same
    images at 224 px, batch 32). Best of --repeats, after a warm-up. Target: >= 0.8 of raw.
@@ -115,18 +115,20 @@ def timed(fn):
 def measure_p2_p3(version, repeats: int, epochs: int) -> dict:
     import numpy as np
 
-    from mlworker import modeling
+    from mlworker.embeddings import ensure_embeddings, open_photo
     from mlworker.ml.pipeline import embed_paths, load_image
     from mlworker.ml.training import train_head
     from mlworker.models import PhotoEmbedding, PhotoPrediction
+    from mlworker.services import classifier_for, predict_version
+    from mlworker.training import training_photos
 
-    classifier = modeling.classifier_for(version)
+    classifier = classifier_for(version)
     backbone, size = classifier.backbone, classifier.backbone.input_size
     key = version.params["embedding_key"]
-    photos = modeling.training_photos()[0]
-    paths = [p.path for p in photos]
+    photos = training_photos()[0]
+    paths = [p.name for p in photos]  # storage names, read through the storage like the worker does
     n = len(paths)
-    decode_s, _, images = timed(lambda: np.stack([load_image(p, size) for p in paths]))
+    decode_s, _, images = timed(lambda: np.stack([load_image(p, size, open_file=open_photo) for p in paths]))
 
     def raw():
         out = []
@@ -135,17 +137,17 @@ def measure_p2_p3(version, repeats: int, epochs: int) -> dict:
         return np.concatenate(out)
 
     raw_probs = raw()  # warm-up: traces the backbone's graph
-    embed_paths(backbone, paths[:BATCH], batch_size=BATCH)  # and the tf.data machinery
+    embed_paths(backbone, paths[:BATCH], batch_size=BATCH, open_file=open_photo)  # and the tf.data machinery
 
     def predict():
-        result = modeling.predict_version(version)
+        result = predict_version(version)
         assert result["predicted"] == n and not result["errors"], result
 
     # Interleaved, in a rotating order, best of `repeats` (wall, CPU): on a shared machine other people's load
     # comes and goes, and a fixed order would hand one measure the same slot of a periodic neighbour.
     runs = {
         "raw_s": raw,
-        "embed_s": lambda: embed_paths(backbone, paths, batch_size=BATCH),
+        "embed_s": lambda: embed_paths(backbone, paths, batch_size=BATCH, open_file=open_photo),
         "predict_s": predict,
     }
     times: dict[str, list] = {k: [] for k in runs}
@@ -164,7 +166,7 @@ def measure_p2_p3(version, repeats: int, epochs: int) -> dict:
     max_diff = float(np.abs(pipeline_probs - raw_probs).max())
 
     def retrain():
-        vectors, _ = modeling.ensure_embeddings(backbone, key, photos)  # all cached: a database read
+        vectors, _ = ensure_embeddings(backbone, key, photos)  # all cached: a database read
         x = np.stack([vectors[p.photo_id] for p in photos])
         labels = [p.city_id for p in photos]
         return train_head(x, labels, classes=version.city_ids, epochs=epochs, patience=epochs)

@@ -1,7 +1,7 @@
 """The ml worker under a real job load, for bench/ml_pipeline.py: peak RSS of its processes, TensorFlow in which.
 
 A `celery worker -Q <queue> --concurrency 1` (prefork) subprocess gets a TRAIN job and then a PREDICT job
-through mlworker.services.start_job; the cached embeddings are deleted before each, so both run the backbone
+through jobs.services.start_job; the cached embeddings are deleted before each, so both run the backbone
 over every photo. While they run, every process of the worker's tree is sampled from /proc (VmHWM is the
 kernel's own peak, so sampling only has to find the processes); at the end /proc/<pid>/maps tells whether
 libtensorflow is loaded. Needs Django set up, CELERY_ML_QUEUE naming a queue no other worker consumes, and a
@@ -83,8 +83,8 @@ def wait_for(job, worker: subprocess.Popen, seen: dict[int, dict], log: Path):
 
 
 def run_worker_jobs(scratch: Path, epochs: int) -> dict:
+    from jobs.services import start_job
     from mlworker.models import ModelVersion, PhotoEmbedding
-    from mlworker.services import start_job
 
     queue = os.environ["CELERY_ML_QUEUE"]
     log = scratch / "worker.log"

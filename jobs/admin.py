@@ -40,7 +40,7 @@ class JobAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        sweep_stale_jobs()
+        sweep_stale_jobs(job_id=int(object_id) if str(object_id).isdigit() else None)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):

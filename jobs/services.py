@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 
 BROKER_DOWN = "Could not hand the job to the job queue ({error}). Is the broker running? Start the job again."
 WORKER_DIED = "The worker stopped reporting progress (it was killed or crashed)."
+NEVER_PICKED_UP = (
+    "No worker picked the job up for {hours} hours (the message was lost, or no worker serves its queue). "
+    "Start it again."
+)
 
 
 def start_job(kind: str, *, user=None, params: dict | None = None) -> Job:
@@ -42,17 +46,26 @@ def start_job(kind: str, *, user=None, params: dict | None = None) -> Job:
     return job
 
 
-def sweep_stale_jobs(now=None) -> int:
-    """Jobs left running by a worker that died (no heartbeat for JOB_STALE_AFTER_SECONDS) end failed.
+def sweep_stale_jobs(now=None, job_id: int | None = None) -> int:
+    """Jobs left running by a worker that died (no heartbeat for JOB_STALE_AFTER_SECONDS), or left queued
+    for JOB_QUEUED_GIVE_UP_AFTER_SECONDS, end failed. Returns how many.
 
-    Runs every minute on the beat schedule, and whenever a job page or the job list is read, so a page
-    never shows "Running" for a dead worker even where no beat runs.
+    Runs every minute on the beat schedule, and whenever a job page or the job list is read (a job's own
+    page sweeps only that job), so a page never shows "Running" for a dead worker even where no beat runs.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    return Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+    jobs = Job.objects.all() if job_id is None else Job.objects.filter(pk=job_id)
+    running_cutoff = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    queued_for = settings.JOB_QUEUED_GIVE_UP_AFTER_SECONDS
+    dead = jobs.filter(status=Job.Status.RUNNING, heartbeat_at__lt=running_cutoff).update(
         status=Job.Status.FAILED, finished_at=now, message=WORKER_DIED
     )
+    lost = jobs.filter(status=Job.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_for)).update(
+        status=Job.Status.FAILED,
+        finished_at=now,
+        message=NEVER_PICKED_UP.format(hours=round(queued_for / 3600)),
+    )
+    return dead + lost
 
 
 def running_or_queued(kind: str) -> bool:

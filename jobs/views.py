@@ -15,7 +15,7 @@ from .services import sweep_stale_jobs
 def job_progress(request, pk: int):
     """The job's status block (status, duration, bar, message); htmx polls it every second and stops
     (HTTP 286) when the job ends, so every part of the block changes together."""
-    sweep_stale_jobs()
+    sweep_stale_jobs(job_id=pk)
     job = get_object_or_404(Job, pk=pk)
     response = render(request, "jobs/partials/job_status.html", job_summary(job))
     if job.is_finished and request.htmx:

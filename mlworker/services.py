@@ -115,10 +115,11 @@ def activate(version: ModelVersion, progress=progress_noop) -> dict:
     """
     if version.status != ModelVersion.Status.READY:
         raise ModelUnavailable(f"{version} is {version.get_status_display().lower()}, not ready")
-    predicted = 0
+    predicted, errors = 0, []
     missing = _missing_photo_ids(version)
     if missing:
-        predicted += predict_version(version, missing, progress)["predicted"]
+        first = predict_version(version, missing, progress)
+        predicted, errors = first["predicted"], list(first["errors"])
     with transaction.atomic():
         previous = list(
             ModelVersion.objects.select_for_update().filter(is_active=True).exclude(pk=version.pk)
@@ -130,13 +131,17 @@ def activate(version: ModelVersion, progress=progress_noop) -> dict:
         if not switched:
             raise ModelUnavailable(f"{version} was deleted or is no longer ready")
     version.refresh_from_db()
-    late = _missing_photo_ids(version)
+    # Photos that failed the first pass (unreadable files) would fail again; only newcomers are predicted.
+    late = sorted(set(_missing_photo_ids(version)) - set(missing))
     if late:
-        predicted += predict_version(version, late, progress)["predicted"]
+        second = predict_version(version, late, progress)
+        predicted, errors = predicted + second["predicted"], errors + list(second["errors"])
     rescore = start_job("rescore") if previous else None  # with no model before, no profile has scores
     return {
         "activated": version.pk,
         "predicted": predicted,
+        # Photos without a vector leave the swipe queue: the job page lists them and is not green.
+        "errors": errors,
         "rescore_job": rescore.pk if rescore else None,
         "message": f"{version} is active"
         + (f"; profiles are being rescored (job #{rescore.pk})." if rescore else "."),

@@ -57,13 +57,16 @@ def activate_model(job, progress):
     return services.activate(ModelVersion.objects.get(pk=job.params["version"]), progress)
 
 
+# No retries: the visitor's photo is deleted once it has been classified (or failed to be), and a retry would
+# find it gone. A visitor whose classification failed is asked to try again.
 @job_task(
     "classify",
     label="Classify a photo",
     queue=ML_QUEUE,
     soft_time_limit=120,
     time_limit=150,
-    **ML_TASK_OPTIONS,
+    max_retries=0,
+    acks_late=False,
 )
 def classify_photo(job, progress):
     top = services.classify_stored(job.params["name"], k=job.params.get("k", 5))

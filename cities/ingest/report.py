@@ -64,13 +64,24 @@ class IngestReport:
             text += f" ({', '.join(progress)})"
         return text
 
+    def shortfalls(self) -> list[str]:
+        """Scrapes only: the cities that ended below their target. A city the source had nothing for is
+        a shortfall too, so a scrape that found no photos at all is never reported as a success."""
+        return [
+            f"{slug}: {c['had'] + c['stored']} of the {c['target']} photos asked for; the source had no more"
+            " that we could use"
+            for slug, c in self.cities.items()
+            if c["had"] + c["stored"] < c["target"]
+        ]
+
     def as_result(self) -> dict:
-        """A Job's result. `achieved` counts the photos stored and `errors` lists what went wrong, so the job
-        page can tell a run that did nothing useful (none stored, errors) from one that did."""
+        """A Job's result. `achieved` counts the photos stored and `errors` lists what went wrong (and, for a
+        scrape, the cities left short), so the job page can tell a run that did nothing useful from one that
+        did."""
         return {
             "message": f"{self.summary()}.",
             "achieved": len(self.stored),
-            "errors": [str(problem) for problem in self.problems[:MAX_LISTED]],
+            "errors": [str(problem) for problem in self.problems[:MAX_LISTED]] + self.shortfalls(),
             "stored": len(self.stored),
             "duplicates": len(self.duplicates),
             "rejected": len(self.rejected),

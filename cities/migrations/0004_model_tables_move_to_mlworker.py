@@ -8,7 +8,12 @@ MOVED = ("modelversion", "photoprediction", "photoembedding")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cities", "0003_photo_quality")]
+    dependencies = [
+        ("cities", "0003_photo_quality"),
+        # Every foreign key to ModelVersion must exist before the rename: on SQLite a table rebuild in
+        # between would recreate the key against the old table name.
+        ("swipes", "0002_profile_without_session_key"),
+    ]
 
     operations = [
         migrations.SeparateDatabaseAndState(

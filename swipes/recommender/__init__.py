@@ -7,5 +7,5 @@
 - policies: the global queue and the adaptive policy
 - registry: name -> scorer / policy (settings.VIBES_SCORER and VIBES_POLICY resolve through it)
 
-swipes.engine feeds it from the database; nothing in here may import Django (tests/test_recommender_is_pure).
+swipes.engine feeds it from the database; nothing in here may import Django (tests/swipes/test_recommender_is_pure).
 """

@@ -119,7 +119,9 @@ def test_every_kind_is_routed_to_its_queue_by_the_router(settings):
         declared = registry.kind(kind)
         assert router.route({}, declared.task_name)["queue"].name == queue, kind
         assert declared.task.soft_time_limit and declared.task.time_limit > declared.task.soft_time_limit
-        assert 0 < declared.task.max_retries <= 5
+        # Bounded retries; classify has none (the visitor's photo is gone after one try).
+        assert 0 < declared.task.max_retries <= 5 if kind != "classify" else declared.task.max_retries == 0
+        assert bool(getattr(declared.task, "autoretry_for", ())) == (kind != "classify")
     assert router.route({}, "jobs.sweep_stale_jobs")["queue"].name == "q-default"
 
 
@@ -183,6 +185,18 @@ def test_a_job_left_running_by_a_dead_worker_fails_on_the_beat_and_on_read(staff
     page = staff_client.get(f"/admin/jobs/job/{alive.pk}/change/").content.decode()
     assert "Failed" in page and "stopped reporting" in page
     assert sweep_stale_jobs() == 0
+
+
+@pytest.mark.django_db
+def test_a_job_no_worker_picked_up_for_a_day_ends_failed(settings):
+    old = Job.objects.create(kind="rescore")
+    fresh = Job.objects.create(kind="rescore")
+    Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert sweep_stale_jobs() == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.status == Job.Status.FAILED and "No worker picked the job up for 24 hours" in old.message
+    assert fresh.status == Job.Status.QUEUED
 
 
 @pytest.mark.django_db

@@ -107,3 +107,11 @@ def test_a_training_left_behind_by_a_dead_job_is_marked_failed(baseline):
     statuses = dict(ModelVersion.objects.values_list("name", "status"))
     assert statuses["a"] == statuses["c"] == ModelVersion.Status.FAILED
     assert statuses["b"] == ModelVersion.Status.TRAINING
+
+
+def test_reading_the_model_list_ends_a_training_whose_job_died(db, staff_client):
+    dead = Job.objects.create(kind="train", status=Job.Status.FAILED)
+    version = ModelVersion.objects.create(name="a", backbone="efficientnet_lite0", params={"job": dead.pk})
+    page = staff_client.get("/admin/mlworker/modelversion/").content.decode()
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.FAILED and "Failed" in page

@@ -136,6 +136,13 @@ def test_an_unreadable_image_is_skipped_and_reported(imported, tmp_path):
     assert any(f"photo {broken.pk}" in error for error in version.metrics["skipped_photos"])
     assert not PhotoPrediction.objects.filter(model_version=version, photo=broken).exists()
     assert PhotoPrediction.objects.filter(model_version=version).count() == Photo.objects.count() - 1
+    # Activating it says which photo has no vector (it leaves the swipe queue): not a clean success.
+    activate = Job.objects.create(kind="activate", params={"version": version.pk})
+    tasks.activate_model.apply(args=[activate.pk])
+    activate.refresh_from_db()
+    assert activate.status == Job.Status.PARTIAL and ModelVersion.objects.get(is_active=True) == version
+    (error,) = activate.result["errors"]
+    assert error.startswith(f"photo {broken.pk}:")
 
 
 @pytest.mark.parametrize("stop", [SoftTimeLimitExceeded, RuntimeError], ids=["stopped", "failed"])
@@ -172,27 +179,30 @@ def test_fine_tuning_is_automatic_once_the_set_is_big_enough():
 
 
 def test_training_leaves_suspects_out_and_scores_every_photo(imported, tmp_path):
-    # Six postcards per city, and a Miami postcard filed under Kyoto: the odd one out.
-    call_command("import_photos", str(postcards(tmp_path / "sixth", per_city=1, first=5)))
+    # Nine postcards per city, and a Miami postcard filed under Kyoto: the odd one out. (With six per city
+    # the cross-validated noise detector sat close to its threshold, and one CI run missed the odd one.)
+    call_command("import_photos", str(postcards(tmp_path / "more", per_city=4, first=5)))
     (tmp_path / "wrong" / "kyoto").mkdir(parents=True)
     draw_postcard(DEMO_STYLES["miami"], seed=177).resize((160, 200)).save(
         tmp_path / "wrong" / "kyoto" / "m.jpg"
     )
+    before = set(Photo.objects.values_list("pk", flat=True))
     call_command("import_photos", str(tmp_path / "wrong"))
-    odd = Photo.objects.order_by("-pk").first()
+    (odd,) = Photo.objects.exclude(pk__in=before)
     Photo.objects.filter(pk=Photo.objects.order_by("pk").first().pk).update(status=Photo.Status.HIDDEN)
     job = train_job(TINY | {"drop_suspects": True})
     assert job.status == Job.Status.SUCCEEDED, job.message
     odd.refresh_from_db()
-    assert odd.suspect and job.result["suspects_left_out"] >= 1
+    suspects = list(Photo.objects.filter(suspect=True).values_list("pk", "city__slug", "city_fit"))
+    assert odd.suspect and job.result["suspects_left_out"] >= 1, (odd.pk, odd.city_fit, suspects)
     version = ModelVersion.objects.get(pk=job.result["best_version"])
     n_trainable = Photo.objects.filter(status=Photo.Status.ACTIVE).count()
     assert version.metrics["n_photos"] == n_trainable - job.result["suspects_left_out"]
     # Every photo, hidden ones included, has a quality in [0, 1]; the odd one hardly fits its city.
     qualities = dict(Photo.objects.values_list("pk", "quality"))
-    assert len(qualities) == 19 and all(q is not None and 0 <= q <= 1 for q in qualities.values())
+    assert len(qualities) == 28 and all(q is not None and 0 <= q <= 1 for q in qualities.values())
     assert odd.city_fit <= quality.SUSPECT_MAX_FIT
-    assert job.result["quality"]["assessed"] == 19
+    assert job.result["quality"]["assessed"] == 28
 
 
 def test_activation_switches_the_swipe_loop_and_replays_every_profile(imported, original_scoring):

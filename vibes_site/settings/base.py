@@ -209,6 +209,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=15 * 60)
+# A job still "queued" after this long was lost on the way to a worker (or no worker serves its queue).
+JOB_QUEUED_GIVE_UP_AFTER_SECONDS = env.int("JOB_QUEUED_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
 
 # Recommendations: which scorer turns swipes into city scores and which policy picks the next photo
 # (see docs/recommendations.md and `make bench`'s simulation). "original" + "global_queue" is the

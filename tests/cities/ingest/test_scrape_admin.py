@@ -136,8 +136,10 @@ def test_a_scrape_that_stored_nothing_says_so_in_its_result(scrape_settings, fak
     job = scrape_job(["berlin"], 2)
     assert job.status == Job.Status.FAILED  # not green: nothing useful happened
     assert job.result["achieved"] == 0 and job.result["failed"] == 2
-    assert [e.split(": ", 1)[0] for e in job.result["errors"]] == ["berlin", "berlin"]
-    assert all(e.endswith("HTTP 404") and "/gone-" in e for e in job.result["errors"])
+    *downloads, shortfall = job.result["errors"]
+    assert [e.split(": ", 1)[0] for e in downloads] == ["berlin", "berlin"]
+    assert all(e.endswith("HTTP 404") and "/gone-" in e for e in downloads)
+    assert shortfall.startswith("berlin: 0 of the 2 photos asked for")
     assert job.message == "0 photos stored, 0 duplicates skipped, 0 rejected, 2 failed (berlin 0/2)."
 
 
@@ -148,9 +150,19 @@ def test_a_scrape_that_stored_some_lists_what_went_wrong(scrape_settings, fake_w
     job = scrape_job(["berlin"], 2)
     assert job.status == Job.Status.PARTIAL and job.get_status_display() == "Finished with errors"
     assert job.result["achieved"] == 1 and job.result["photo_ids"] == [Photo.objects.get().pk]
-    (error,) = job.result["errors"]
+    error, shortfall = job.result["errors"]
     assert error.startswith("berlin: http://") and "page.jpg: not an image" in error
+    assert shortfall.startswith("berlin: 1 of the 2 photos asked for")
     assert job.result["rejected"] == 1 and job.result["failed"] == 0
+
+
+def test_a_scrape_that_found_nothing_at_all_is_not_green(scrape_settings, fake_web, make_city):
+    make_city("berlin", "Berlin")  # the fake Commons has no Berlin photos: no candidates, no download errors
+    job = scrape_job(["berlin"], 3)
+    assert job.status == Job.Status.FAILED and job.result["achieved"] == 0
+    assert job.result["errors"] == [
+        "berlin: 0 of the 3 photos asked for; the source had no more that we could use"
+    ]
 
 
 def test_the_task_is_registered_for_scrape_jobs_on_the_default_queue():
