@@ -29,6 +29,9 @@ class UserProfile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        permissions = [("rescore_profiles", "Can recompute every profile's scores")]
+
     def __str__(self):
         return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
 
