@@ -103,9 +103,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Sessions live in a signed cookie: a swipe needs no session query. They hold only the anonymous
-# profile id and the login (Django signs them; nothing secret is stored).
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live on the server (the database here; production puts a Redis cache in front of it), so logging
+# out ends a session for good: an old cookie names a session that no longer exists. The cookie holds only
+# the random session key. Expired rows are swept on the beat schedule (jobs.clear_expired_sessions).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 365 * 24 * 3600  # a taste profile is worth keeping for a year
@@ -189,6 +190,28 @@ def broker_transport_options(broker_url: str) -> dict:
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+
+
+def cache_settings(url: str) -> dict:
+    """Django's Redis cache for a redis:// URL (shared by every process), else this process's own memory."""
+    if url.startswith(("redis://", "rediss://")):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # Apart from the broker's keys when both share a Redis database (the default below).
+            "KEY_PREFIX": "cityvibes",
+            # A Redis outage makes a cache read fail fast (cached_db sessions then read the database).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def cache_url(broker_url: str) -> str:
+    """CACHE_URL, else REDIS_URL, else the broker when it is Redis; anything else means per-process memory."""
+    return env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="") or broker_url
+
+
+CACHES = {"default": cache_settings(cache_url(CELERY_BROKER_URL))}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 CELERY_ML_QUEUE = env.str("CELERY_ML_QUEUE", default="ml")
 CELERY_TASK_IGNORE_RESULT = True  # the Job row is the result
@@ -205,6 +228,7 @@ CELERY_TASK_ROUTES = ("jobs.registry.route_task",)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "jobs.sweep_stale_jobs", "schedule": 60.0},
     "fail-abandoned-trainings": {"task": "mlworker.fail_abandoned_trainings", "schedule": 300.0},
+    "clear-expired-sessions": {"task": "jobs.clear_expired_sessions", "schedule": 24 * 3600.0},
 }
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
