@@ -12,3 +12,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Each test process keeps its own cache (tests clear it between tests; a Redis cache would be flushed under
 # the broker's feet). tests/site/test_sessions.py runs the Redis-backed sessions of production explicitly.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Login throttling is off, so tests may log in freely; tests/site/test_login_throttling.py turns it on.
+AXES_ENABLED = False
