@@ -49,6 +49,10 @@ def test_the_train_permission_alone_is_enough_to_train():
     response = client.post(TRAIN_URL, TRAIN_FORM)
     job = Job.objects.get(kind="train")
     assert response.status_code == 302 and response["Location"] == f"/admin/jobs/job/{job.pk}/change/"
+    # They follow their own job without the right to read every job; another trainer cannot.
+    assert client.get(response["Location"]).status_code == 200
+    other = staff_client_with("train_model", username="other")
+    assert other.get(response["Location"]).status_code == 403
 
 
 @pytest.mark.parametrize(("action", "kind"), [("activate", "activate"), ("run_inference", "predict")])
