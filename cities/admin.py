@@ -140,11 +140,7 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.display(description="photo")
     def thumb(self, obj):
         image = obj.thumbnail or obj.image
-        return (
-            format_html('<img src="{}" style="height:56px;border-radius:6px" alt="">', image.url)
-            if image
-            else "—"
-        )
+        return format_html('<img src="{}" class="photo-thumb" alt="">', image.url) if image else "—"
 
     @admin.display(description="quality", ordering="quality")
     def quality_shown(self, obj):
@@ -214,9 +210,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return (
-            format_html('<img src="{}" style="max-height:320px" alt="">', obj.image.url) if obj.image else "—"
-        )
+        return format_html('<img src="{}" class="photo-preview" alt="">', obj.image.url) if obj.image else "—"
 
     @admin.action(description="Hide from the swipe queue", permissions=["change"])
     def hide_photos(self, request, queryset):

@@ -60,6 +60,7 @@ client = Client()
 plain = client.get("/accounts/login/")
 secure = client.get("/accounts/login/", secure=True)
 probe = client.get("/healthz/")
+live = client.get("/livez/")
 print(json.dumps({
     "debug": settings.DEBUG,
     "plain": [plain.status_code, plain.get("Location", "")],
@@ -69,6 +70,7 @@ print(json.dumps({
     "hsts": secure.get("Strict-Transport-Security", ""),
     "nosniff": secure.get("X-Content-Type-Options", ""),
     "probe": probe.status_code,
+    "live": live.status_code,
     "behind_proxy": client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https").status_code,
 }))
 """
@@ -84,7 +86,7 @@ def test_production_with_a_secret_key_serves_only_https_with_secure_cookies():
     assert seen["csrf_cookie_secure"] and seen["session_cookie_secure"]
     assert seen["hsts"] == "max-age=60; includeSubDomains"
     assert seen["nosniff"] == "nosniff"
-    assert seen["probe"] == 200  # a health probe over plain HTTP is not redirected
+    assert seen["probe"] == 200 and seen["live"] == 200  # health probes over plain HTTP are not redirected
 
 
 def test_production_hsts_and_redirect_follow_the_environment():

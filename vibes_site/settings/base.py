@@ -11,8 +11,10 @@ are made where they are written to (the broker's in vibes_site/celery.py, media 
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "csp",
     "jobs",
     "cities",
     "swipes",
@@ -60,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -93,6 +97,10 @@ def database_settings(config: dict) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        # An unreachable database fails a request (and /healthz/) in seconds instead of hanging a worker.
+        config.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        )
     return config
 
 
@@ -150,10 +158,33 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "/media/"
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")  # or the media host's URL (S3, a CDN)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Django serves MEDIA itself unless a front proxy does (set SERVE_MEDIA=false behind nginx/S3).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only; no inline
+# script, style attribute or eval (the templates use none: bars are SVG, confirmations are static/js/confirm.js,
+# htmx is told not to add its indicator styles). Images may also come from the media host when MEDIA_URL
+# names one (S3 or a CDN), and from data: URLs (the admin's icons).
+def media_origin(media_url: str) -> list[str]:
+    parts = urlsplit(media_url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *media_origin(MEDIA_URL)],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Uploads: each image at most 20 MB; a zip of many at most 200 MB.
 MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=20 * 1024 * 1024)

@@ -35,7 +35,7 @@ SESSION_ENGINE = (
 # HTTPS: the app sits behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # health probes talk plain HTTP to the container
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^livez/$"]  # health probes talk plain HTTP to the container
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True  # no script reads the session cookie
 CSRF_COOKIE_SECURE = True
