@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count
 from django.shortcuts import redirect
@@ -36,8 +37,7 @@ class CityAdmin(admin.ModelAdmin):
         return obj.n_photos
 
     def has_scrape_permission(self, request):
-        # Jobs are for staff; scraping adds photos, so it also takes the right to add them.
-        return request.user.is_staff and request.user.has_perm("cities.add_photo")
+        return request.user.has_perm("cities.scrape_photos")  # Photo.Meta.permissions
 
     @admin.action(description="Scrape photos…", permissions=["scrape"])
     def scrape_photos(self, request, queryset):
@@ -140,11 +140,7 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.display(description="photo")
     def thumb(self, obj):
         image = obj.thumbnail or obj.image
-        return (
-            format_html('<img src="{}" style="height:56px;border-radius:6px" alt="">', image.url)
-            if image
-            else "—"
-        )
+        return format_html('<img src="{}" class="photo-thumb" alt="">', image.url) if image else "—"
 
     @admin.display(description="quality", ordering="quality")
     def quality_shown(self, obj):
@@ -214,9 +210,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return (
-            format_html('<img src="{}" style="max-height:320px" alt="">', obj.image.url) if obj.image else "—"
-        )
+        return format_html('<img src="{}" class="photo-preview" alt="">', obj.image.url) if obj.image else "—"
 
     @admin.action(description="Hide from the swipe queue", permissions=["change"])
     def hide_photos(self, request, queryset):
@@ -232,9 +226,12 @@ class PhotoAdmin(admin.ModelAdmin):
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="cities_photo_upload")
         return [upload, *super().get_urls()]
 
+    def has_upload_permission(self, request):
+        return request.user.has_perm("cities.upload_photos")  # Photo.Meta.permissions
+
     def upload_view(self, request):
-        if not self.has_add_permission(request):
-            return redirect("admin:index")
+        if not self.has_upload_permission(request):
+            raise PermissionDenied("Uploading photos needs the permission to upload.")
         form = PhotoUploadForm(request.POST or None, request.FILES or None)
         report = None
         if request.method == "POST" and form.is_valid():

@@ -87,6 +87,11 @@ class Photo(models.Model):
 
     class Meta:
         ordering = ["queue_key"]
+        # The admin's ways to add photos in bulk (cities/admin.py), each granted on its own.
+        permissions = [
+            ("upload_photos", "Can upload photos"),
+            ("scrape_photos", "Can scrape photos from the web"),
+        ]
 
     def __str__(self):
         return f"{self.city.name} #{self.pk}"

@@ -49,6 +49,12 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever started a job follows it on its page (the admin sends them there), even without the
+        # right to read every job: the right to train, say, need not come with the job list.
+        mine = obj is not None and obj.created_by_id is not None and obj.created_by_id == request.user.pk
+        return mine or super().has_view_permission(request, obj)
+
     @admin.display(description="kind", ordering="kind")
     def kind_label(self, obj):
         return registry.label_of(obj.kind)

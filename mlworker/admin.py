@@ -1,6 +1,7 @@
 """Admin for model versions: train (a job on the ml worker), activate, run inference, read the metrics."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -34,6 +35,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # versions come from training (or the label-only baseline), never typed in
+
+    # The custom permissions (ModelVersion.Meta.permissions); the admin offers each action only to those
+    # who hold its permission, and the train view answers 403 to the others.
+    def has_train_permission(self, request):
+        return request.user.has_perm("mlworker.train_model")
+
+    def has_activate_permission(self, request):
+        return request.user.has_perm("mlworker.activate_model")
+
+    def has_run_inference_permission(self, request):
+        return request.user.has_perm("mlworker.run_inference")
 
     @admin.display(description="cities")
     def cities(self, obj):
@@ -84,7 +96,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "admin/mlworker/modelversion/confusion.html", {"chart": confusion_chart(matrix, labels)}
         )
 
-    @admin.action(description="Activate (the swipe loop switches to this model)")
+    @admin.action(description="Activate (the swipe loop switches to this model)", permissions=["activate"])
     def activate(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose exactly one model version to activate.", messages.ERROR)
@@ -96,7 +108,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         job = start_job("activate", user=request.user, params={"version": version.pk})
         return redirect("admin:jobs_job_change", job.pk)
 
-    @admin.action(description="Run inference (write vectors for every photo)")
+    @admin.action(description="Run inference (write vectors for every photo)", permissions=["run_inference"])
     def run_inference(self, request, queryset):
         trained = queryset.trained().filter(status=ModelVersion.Status.READY)
         jobs = [start_job("predict", user=request.user, params={"version": v.pk}) for v in trained]
@@ -113,6 +125,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return [train, *super().get_urls()]
 
     def train_view(self, request):
+        if not self.has_train_permission(request):
+            raise PermissionDenied("Training a model needs the permission to train.")
         form = TrainModelForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             job = start_job("train", user=request.user, params=dict(form.cleaned_data))

@@ -47,6 +47,12 @@ class ModelVersion(models.Model):
                 fields=["is_active"], condition=Q(is_active=True), name="one_active_model"
             )
         ]
+        # Beyond view/change: what the admin's train view and actions need (mlworker/admin.py).
+        permissions = [
+            ("train_model", "Can train a new model"),
+            ("activate_model", "Can activate a model version (switches the live model)"),
+            ("run_inference", "Can run inference with a model version"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.backbone})"

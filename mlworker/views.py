@@ -21,7 +21,7 @@ VISITOR_KEY = "vibes_visitor"
 
 
 def _visitor_token(request) -> str:
-    """A random token in the signed session: only the browser that uploaded a photo sees its result."""
+    """A random token in the session: only the browser that uploaded a photo sees its result."""
     if VISITOR_KEY not in request.session:
         request.session[VISITOR_KEY] = secrets.token_urlsafe(16)
     return request.session[VISITOR_KEY]

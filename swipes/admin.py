@@ -22,15 +22,18 @@ class UserProfileAdmin(admin.ModelAdmin):
         )
         return [rescore, *super().get_urls()]
 
+    def has_rescore_permission(self, request):
+        return request.user.has_perm("swipes.rescore_profiles")  # UserProfile.Meta.permissions
+
     def start_rescore(self, request):
         """Replay every profile's swipe log under the active model, as a job (its page shows the progress)."""
-        return _start_rescore(request, self.has_change_permission(request))
+        return _start_rescore(request, self.has_rescore_permission(request))
 
 
 @require_POST
 def _start_rescore(request, allowed: bool):
     if not allowed:
-        raise PermissionDenied("Recomputing scores needs the right to change profiles.")
+        raise PermissionDenied("Recomputing scores needs the permission to recompute them.")
     job = start_job("rescore", user=request.user)
     return redirect("admin:jobs_job_change", job.pk)
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 
 
 class UserProfile(models.Model):
-    """A swiper: a user account, or an anonymous visitor (whose signed session cookie holds the profile id).
+    """A swiper: a user account, or an anonymous visitor (whose server-side session holds the profile id).
 
     `scores` caches the configured scorer's state (swipes.recommender: bytes with a header naming the scorer and
     catalogue) under `scores_model`. It is always rebuildable from the Swipe log (services.rebuild_scores).
@@ -28,6 +28,9 @@ class UserProfile(models.Model):
     scores = models.BinaryField(default=b"")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("rescore_profiles", "Can recompute every profile's scores")]
 
     def __str__(self):
         return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"

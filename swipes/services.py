@@ -47,7 +47,7 @@ def profile_for_request(request: HttpRequest) -> UserProfile:
         if profile:
             return profile
     profile = UserProfile.objects.create()
-    request.session[SESSION_PROFILE_KEY] = profile.pk  # the session cookie is signed: it cannot be forged
+    request.session[SESSION_PROFILE_KEY] = profile.pk  # kept on the server; the cookie holds a random key
     return profile
 
 

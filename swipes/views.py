@@ -137,7 +137,8 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         anonymous_profile_id = request.session.get(services.SESSION_PROFILE_KEY)
         user = form.save()
-        login(request, user)
+        # Two authentication backends (axes first, which holds no accounts): name the one that does.
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         services.attach_session_profile_to_user(anonymous_profile_id, user)
         messages.success(request, f"Welcome, {user.username}! Your swipes are saved to your account.")
         return redirect("swipes:home")

@@ -4,6 +4,9 @@ hashes), a photo through the one ingestion path, and running queued jobs as a wo
 import io
 import random
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
 from PIL import Image, ImageDraw
 
 from cities.ingest.report import IngestReport
@@ -51,6 +54,17 @@ def encode(image: Image.Image, fmt: str = "JPEG", **options) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
+
+
+def staff_client_with(*codenames: str, username: str = "staff") -> Client:
+    """A client logged in as a staff user (not a superuser) holding exactly these permissions (codenames,
+    e.g. "view_photo"); none when called without any."""
+    user = get_user_model().objects.create_user(username, password="pw-for-tests-only", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    assert user.user_permissions.count() == len(set(codenames)), f"unknown codename in {codenames}"
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def run_queued_jobs(kind: str | None = None, *, rounds: int = 5) -> list[Job]:

@@ -6,7 +6,7 @@ from django.views.static import serve
 
 from swipes.views import VibesLoginView, signup
 
-from .views import healthz
+from .views import healthz, livez
 
 
 def serve_media(request, path):
@@ -18,7 +18,11 @@ def serve_media(request, path):
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
+handler404 = "vibes_site.views.page_not_found"
+handler500 = "vibes_site.views.server_error"
+
 urlpatterns = [
+    path("livez/", livez, name="livez"),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", VibesLoginView.as_view(), name="login"),

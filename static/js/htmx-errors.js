@@ -2,8 +2,10 @@
 // This shows every failure (see vibes_site/htmx.py for the server's side):
 // - a 4xx fragment for which the server named a place (HX-Retarget) is swapped in there, e.g. the deck
 //   with the next card and the reason the swipe did not count;
-// - any other 4xx fragment goes into the page's error area, #htmx-error;
-// - a whole error page (a refused CSRF token, say), a 5xx or no answer at all becomes a plain sentence there.
+// - any other fragment, 4xx or 5xx (the server's own 404 and 500 answer htmx with one), goes into the
+//   page's error area, #htmx-error;
+// - a whole error page (a refused CSRF token, say), an empty answer or none at all becomes a plain sentence
+//   there.
 (function () {
   "use strict";
   const PLAIN = {
@@ -24,6 +26,8 @@
 
   function isWholePage(html) { return /^\s*<(!doctype|html)/i.test(html || ""); }
 
+  function isFragment(html) { return /\S/.test(html || "") && !isWholePage(html); }
+
   function show(html) {
     const area = errorArea();
     if (!area) return;
@@ -40,8 +44,8 @@
     const detail = event.detail;
     const status = detail.xhr.status;
     if (status < 400) { clear(); return; }
-    const fragment = status < 500 && !isWholePage(detail.serverResponse);
-    if (fragment && detail.xhr.getResponseHeader("HX-Retarget")) {
+    const fragment = isFragment(detail.serverResponse);
+    if (fragment && status < 500 && detail.xhr.getResponseHeader("HX-Retarget")) {
       clear();
       detail.shouldSwap = true; // htmx has already aimed it at the place the server named
       return;

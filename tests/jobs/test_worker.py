@@ -28,7 +28,10 @@ def wait_for(job: Job, timeout: float = 30) -> Job:
 @pytest.fixture
 def staff_user(db):
     user = get_user_model().objects.create_user("staff", password="pw-for-tests-only", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="change_userprofile"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_userprofile"),
+        Permission.objects.get(codename="rescore_profiles"),
+    )
     return user
 
 

@@ -1,6 +1,7 @@
 """htmx conventions: one helper picks page or fragment and says Vary: HX-Request; refused swipes are 4xx
 fragments that the page's error hook swaps in visibly (the browser side: tests/e2e/test_swipe_errors.py)."""
 
+import json
 import re
 
 import pytest
@@ -177,8 +178,12 @@ def test_every_page_carries_the_error_area_the_error_hook_and_history_config(swi
     body = client.get("/").content.decode()
     assert '<div id="htmx-error" class="error-area" role="alert" hidden></div>' in body
     assert re.search(r'<script src="[^"]*js/htmx-errors\.js"', body)
+    config = json.loads(re.search(r"""<meta name="htmx-config" content='([^']*)'>""", body).group(1))
     # Restoring history after a miss must fetch the page, not the fragment the same URL gives htmx.
-    assert """<meta name="htmx-config" content='{"historyRestoreAsHxRequest": false}'>""" in body
+    assert config["historyRestoreAsHxRequest"] is False
+    # The Content-Security-Policy refuses inline styles and eval: htmx must not need them.
+    assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
+    assert "style" not in config["attributesToSettle"]
     hook = open(finders.find("js/htmx-errors.js"), encoding="utf-8").read()
     assert 'addEventListener("htmx:beforeSwap"' in hook and "shouldSwap = true" in hook
     assert 'getResponseHeader("HX-Retarget")' in hook and 'getElementById("htmx-error")' in hook

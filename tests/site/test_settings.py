@@ -6,10 +6,13 @@ must refuse to start without its secret.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/<app>/this file
 MODULES = ["base", "local", "test", "production"]
@@ -28,12 +31,8 @@ def run_python(code: str, env: dict, cwd: Path = ROOT, args=()) -> subprocess.Co
 
 
 def production_env(**extra) -> dict:
-    return clean_env(
-        DJANGO_SETTINGS_MODULE="vibes_site.settings.production",
-        DATABASE_URL="sqlite://:memory:",
-        CELERY_BROKER_URL="memory://",
-        **extra,
-    )
+    defaults = {"DATABASE_URL": "sqlite://:memory:", "CELERY_BROKER_URL": "memory://"}
+    return clean_env(DJANGO_SETTINGS_MODULE="vibes_site.settings.production", **(defaults | extra))
 
 
 def test_production_without_a_secret_key_refuses_to_start_and_says_why():
@@ -61,6 +60,7 @@ client = Client()
 plain = client.get("/accounts/login/")
 secure = client.get("/accounts/login/", secure=True)
 probe = client.get("/healthz/")
+live = client.get("/livez/")
 print(json.dumps({
     "debug": settings.DEBUG,
     "plain": [plain.status_code, plain.get("Location", "")],
@@ -70,6 +70,7 @@ print(json.dumps({
     "hsts": secure.get("Strict-Transport-Security", ""),
     "nosniff": secure.get("X-Content-Type-Options", ""),
     "probe": probe.status_code,
+    "live": live.status_code,
     "behind_proxy": client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https").status_code,
 }))
 """
@@ -85,7 +86,7 @@ def test_production_with_a_secret_key_serves_only_https_with_secure_cookies():
     assert seen["csrf_cookie_secure"] and seen["session_cookie_secure"]
     assert seen["hsts"] == "max-age=60; includeSubDomains"
     assert seen["nosniff"] == "nosniff"
-    assert seen["probe"] == 200  # a health probe over plain HTTP is not redirected
+    assert seen["probe"] == 200 and seen["live"] == 200  # health probes over plain HTTP are not redirected
 
 
 def test_production_hsts_and_redirect_follow_the_environment():
@@ -174,3 +175,49 @@ def test_the_filesystem_broker_makes_its_folders_when_a_worker_starts_first(tmp_
     result = run_python(START_A_WORKER, env)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (var / "broker").iterdir()) == ["control", "processed", "queue"]
+
+
+PRODUCTION_SESSIONS = """
+import json
+import django
+django.setup()
+from django.conf import settings
+cache = settings.CACHES["default"]
+print(json.dumps({
+    "engine": settings.SESSION_ENGINE.rsplit(".", 1)[-1],
+    "cache": cache["BACKEND"].rsplit(".", 1)[-1],
+    "location": cache.get("LOCATION"),
+    "cookie": [settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY, settings.CSRF_COOKIE_SECURE],
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "engine", "location"),
+    [
+        ({"CELERY_BROKER_URL": "redis://redis:6379/0"}, "cached_db", "redis://redis:6379/0"),
+        (
+            {"CELERY_BROKER_URL": "redis://redis:6379/0", "REDIS_URL": "redis://r:6379/2"},
+            "cached_db",
+            "redis://r:6379/2",
+        ),
+        ({"REDIS_URL": "redis://r:6379/2", "CACHE_URL": "redis://c:6379/3"}, "cached_db", "redis://c:6379/3"),
+        ({}, "db", None),  # a broker that is not Redis (memory://): no shared cache, the database alone
+    ],
+)
+def test_production_sessions_live_in_the_database_behind_the_redis_cache(extra, engine, location):
+    result = run_python(PRODUCTION_SESSIONS, production_env(SECRET_KEY="s" * 50, **extra))
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["engine"] == engine and seen["location"] == location
+    assert seen["cache"] == ("RedisCache" if location else "LocMemCache")
+    assert seen["cookie"] == [True, True, True]  # Secure and HttpOnly session cookie, Secure CSRF cookie
+
+
+def test_compose_refuses_to_start_without_a_secret_key():
+    """`${SECRET_KEY:?…}` makes `docker compose up` stop with that message when SECRET_KEY is unset or empty;
+    a `${SECRET_KEY:-default}` would serve with a published key."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    uses = re.findall(r"\$\{SECRET_KEY([^}]*)\}", compose)
+    assert uses and all(use.startswith(":?") for use in uses), uses
+    assert re.search(r"^\s+SECRET_KEY: \$\{SECRET_KEY:\?", compose, re.MULTILINE)

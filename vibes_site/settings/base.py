@@ -9,9 +9,12 @@ are made where they are written to (the broker's in vibes_site/celery.py, media 
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -43,6 +46,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "csp",
     "jobs",
     "cities",
     "swipes",
@@ -58,7 +63,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vibes_site.urls"
@@ -89,6 +97,10 @@ def database_settings(config: dict) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        # An unreachable database fails a request (and /healthz/) in seconds instead of hanging a worker.
+        config.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        )
     return config
 
 
@@ -103,12 +115,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Sessions live in a signed cookie: a swipe needs no session query. They hold only the anonymous
-# profile id and the login (Django signs them; nothing secret is stored).
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live on the server (the database here; production puts a Redis cache in front of it), so logging
+# out ends a session for good: an old cookie names a session that no longer exists. The cookie holds only
+# the random session key. Expired rows are swept on the beat schedule (jobs.clear_expired_sessions).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 365 * 24 * 3600  # a taste profile is worth keeping for a year
+
+# Login throttling (django-axes), for the admin's login and the site's alike: after AXES_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is refused for AXES_COOLOFF_TIME, even with the
+# right password (vibes_site/security.py's lockout page says so). By the pair, so a stranger cannot lock a user out
+# everywhere; an admin can lift a lockout (Axes' "access attempts" in the admin, or `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "vibes_site.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "vibes_site.security.client_ip"
+# How many reverse proxies that append to X-Forwarded-For stand in front of the app (0: none, as with
+# docker-compose's web on :8000; the header is then ignored, since any client can write it).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "swipes:home"
@@ -126,10 +158,33 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "/media/"
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")  # or the media host's URL (S3, a CDN)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Django serves MEDIA itself unless a front proxy does (set SERVE_MEDIA=false behind nginx/S3).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only; no inline
+# script, style attribute or eval (the templates use none: bars are SVG, confirmations are static/js/confirm.js,
+# htmx is told not to add its indicator styles). Images may also come from the media host when MEDIA_URL
+# names one (S3 or a CDN), and from data: URLs (the admin's icons).
+def media_origin(media_url: str) -> list[str]:
+    parts = urlsplit(media_url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *media_origin(MEDIA_URL)],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Uploads: each image at most 20 MB; a zip of many at most 200 MB.
 MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
@@ -189,6 +244,28 @@ def broker_transport_options(broker_url: str) -> dict:
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+
+
+def cache_settings(url: str) -> dict:
+    """Django's Redis cache for a redis:// URL (shared by every process), else this process's own memory."""
+    if url.startswith(("redis://", "rediss://")):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # Apart from the broker's keys when both share a Redis database (the default below).
+            "KEY_PREFIX": "cityvibes",
+            # A Redis outage makes a cache read fail fast (cached_db sessions then read the database).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def cache_url(broker_url: str) -> str:
+    """CACHE_URL, else REDIS_URL, else the broker when it is Redis; anything else means per-process memory."""
+    return env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="") or broker_url
+
+
+CACHES = {"default": cache_settings(cache_url(CELERY_BROKER_URL))}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 CELERY_ML_QUEUE = env.str("CELERY_ML_QUEUE", default="ml")
 CELERY_TASK_IGNORE_RESULT = True  # the Job row is the result
@@ -205,6 +282,7 @@ CELERY_TASK_ROUTES = ("jobs.registry.route_task",)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "jobs.sweep_stale_jobs", "schedule": 60.0},
     "fail-abandoned-trainings": {"task": "mlworker.fail_abandoned_trainings", "schedule": 300.0},
+    "clear-expired-sessions": {"task": "jobs.clear_expired_sessions", "schedule": 24 * 3600.0},
 }
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
