@@ -28,6 +28,9 @@ ProgressCallback = Callable[[int, int], None]  # (images_done, images_total)
 # `open` (default_storage.open), so photos on S3 or in memory need no local path. It is called from
 # tf.data's decoding threads, so it must be thread-safe (Django's storages are, for reading).
 FileOpener = Callable[[str], BinaryIO]
+# The only decoders Pillow may run (the formats cities.ingest.validation accepts; this package reads no Django
+# code): a file of another format fails as unreadable without its plugin ever parsing it.
+DECODED_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 def open_local_file(name: str) -> BinaryIO:
@@ -59,7 +62,7 @@ def load_image(
     a random square of 60-100% of the short side anywhere in the picture, a mirror image half of
     the time, and brightness, contrast and saturation each within +-10%.
     """
-    with open_file(os.fspath(path)) as handle, Image.open(handle) as img:
+    with open_file(os.fspath(path)) as handle, Image.open(handle, formats=DECODED_FORMATS) as img:
         # JPEG draft mode decodes at a reduced scale that still leaves both sides
         # >= size: large camera photos decode several times faster.
         img.draft("RGB", (size, size))

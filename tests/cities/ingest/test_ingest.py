@@ -102,7 +102,7 @@ class TestIngest:
         photo = ingest_one(report, make_city("oslo"), "x.jpg", b"<html>", label="/in/oslo/x.jpg")
         assert photo is None and report.stored == [] and report.duplicates == []
         assert [str(r) for r in report.rejected] == [
-            "oslo: /in/oslo/x.jpg: not an image (Pillow cannot identify it)"
+            "oslo: /in/oslo/x.jpg: not an image in an accepted format (JPEG, PNG or WebP)"
         ]
         assert report.summary() == "0 photos stored, 0 duplicates skipped, 1 rejected, 0 failed"
 

@@ -148,3 +148,10 @@ def test_flip_tta_averages_a_photo_and_its_mirror_image(tmp_path, model_cache_di
     assert not np.allclose(plain[0], plain[1])  # the backbone tells them apart
     np.testing.assert_allclose(tta[0], (plain[0] + plain[1]) / 2, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(tta[0], tta[1], rtol=1e-4, atol=1e-5)  # a photo and its mirror agree
+
+
+def test_only_the_accepted_formats_are_decoded(tmp_path):
+    """A TIFF (any format cities.ingest.validation refuses) fails as unreadable, its plugin never run."""
+    Image.new("RGB", (20, 20), "red").save(tmp_path / "x.tif", format="TIFF")
+    with pytest.raises(Image.UnidentifiedImageError):
+        load_image(tmp_path / "x.tif", 16)
