@@ -15,7 +15,7 @@ COPY . .
 # Production settings require their secrets and services; collectstatic touches none of them.
 RUN SECRET_KEY=build-only DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL=memory:// \
     python manage.py collectstatic --noinput \
-    && useradd --create-home --uid 1000 vibes && mkdir -p /app/media /app/var && chown -R vibes /app/media /app/var
+    && useradd --create-home --uid 1000 vibes && mkdir -p /app/media /app/var/models /app/var/model-cache && chown -R vibes /app/media /app/var
 USER vibes
 
 EXPOSE 8000

@@ -433,6 +433,7 @@ def main(argv=None) -> int:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="vibes_site.settings.local",
         MEDIA_ROOT=str(scratch / "media"),
+        MODELS_ROOT=str(scratch / "models"),  # trained artifacts: private, beside the media
         TF_CPP_MIN_LOG_LEVEL="2",
         LOG_LEVEL="WARNING",
     )

@@ -18,11 +18,18 @@ from tests.helpers import ingest_photo, jpeg_bytes  # noqa: F401 (used by fixtur
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_MEDIA_ROOT = Path(tempfile.gettempdir()) / f"cityvibes-test-{os.getpid()}" / "media"
+WORKER_MODELS_ROOT = WORKER_MEDIA_ROOT.parent / "models"  # beside the media, never inside it
+
+
+def models_storage(location: Path) -> dict:
+    return {"BACKEND": "vibes_site.storages.PrivateFileSystemStorage", "OPTIONS": {"location": location}}
 
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    # Trained artifacts go to a fresh private folder too, not the checkout's var/models.
+    settings.STORAGES = {**settings.STORAGES, "models": models_storage(tmp_path_factory.mktemp("models"))}
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +99,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": broker,
         "MEDIA_ROOT": str(WORKER_MEDIA_ROOT),
+        "MODELS_ROOT": str(WORKER_MODELS_ROOT),
     }
     command = [sys.executable, "-m", "celery", "-A", "vibes_site", "worker", "-Q", ",".join(queues.values()),
                "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
@@ -119,8 +127,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def worker_media(settings, celery_worker_process):
-    """Tests that share files with the worker must use the worker's MEDIA_ROOT."""
+    """Tests that share files with the worker must use the worker's MEDIA_ROOT (and its model storage)."""
     settings.MEDIA_ROOT = WORKER_MEDIA_ROOT
+    settings.STORAGES = {**settings.STORAGES, "models": models_storage(WORKER_MODELS_ROOT)}
     return WORKER_MEDIA_ROOT
 
 

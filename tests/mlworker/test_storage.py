@@ -2,7 +2,7 @@
 that have no local paths (S3 in production; Django's InMemoryStorage here)."""
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 
 from cities.ingest.validation import validate_image
 from cities.services import after_photos_added
@@ -21,6 +21,7 @@ def memory_storage(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+        "models": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     }
     settings.MEDIA_ROOT = tmp_path / "media-must-stay-empty"
     settings.MODEL_CACHE_DIR = tmp_path / "model-cache"
@@ -50,7 +51,8 @@ def test_ingest_train_predict_and_classify_without_a_filesystem(memory_storage, 
     assert job.status == Job.Status.SUCCEEDED, job.message
     version = ModelVersion.objects.get(is_active=True)
     assert not version.is_label_only and not version.artifact_path.startswith("/")
-    assert default_storage.exists(f"{version.artifact_path}/classifier.json")
+    assert storages["models"].exists(f"{version.artifact_path}/classifier.json")
+    assert not default_storage.exists(f"{version.artifact_path}/classifier.json")  # not in the media
     assert PhotoPrediction.objects.filter(model_version=version).count() == 18
 
     # A new photo is predicted by the predict job, reading it from the storage.

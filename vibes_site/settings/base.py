@@ -154,12 +154,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")  # or the media host's URL (S3, a CDN)
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Trained model artifacts (mlworker/artifacts.py) are private: their own storage, outside MEDIA_ROOT (a check
+# refuses one inside it) and without a URL. Every machine that runs an ml or classify worker must reach it:
+# a shared volume here, or in production a private S3 bucket or prefix via django-storages (README).
+MODELS_ROOT = Path(env.str("MODELS_ROOT", default=str(VAR_DIR / "models")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "models": {
+        "BACKEND": "vibes_site.storages.PrivateFileSystemStorage",
+        "OPTIONS": {"location": MODELS_ROOT},
+    },
 }
-MEDIA_URL = env.str("MEDIA_URL", default="/media/")  # or the media host's URL (S3, a CDN)
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Django serves MEDIA itself unless a front proxy does (set SERVE_MEDIA=false behind nginx/S3).
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 
@@ -314,6 +322,7 @@ WHITENOISE_USE_FINDERS = (
     True  # serve static without collectstatic (tests, bench); production runs collectstatic
 )
 
-# Ported ImageNet weights (EfficientNet-Lite) are cached here on first use; trained artifacts live in MEDIA.
-# The ML code is handed this folder (mlworker.ml never reads Django settings); it is created when written.
+# Ported ImageNet weights (EfficientNet-Lite) are cached here on first use, and each machine's local copies of
+# trained artifacts (from STORAGES["models"]). Never under MEDIA_ROOT (a check refuses it). The ML code is
+# handed this folder (mlworker.ml never reads Django settings); it is created when written.
 MODEL_CACHE_DIR = env.path("VIBES_MODEL_CACHE", default=VAR_DIR / "model-cache")
