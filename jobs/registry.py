@@ -19,6 +19,13 @@ from .runner import Work, run_job
 # Symbolic queues; their real names come from settings at send time (tests and deployments rename them).
 DEFAULT_QUEUE = "default"
 ML_QUEUE = "ml"
+# Visitors' photos: short jobs of their own, so a classification never waits behind a training.
+CLASSIFY_QUEUE = "classify"
+QUEUE_SETTINGS = {
+    DEFAULT_QUEUE: "CELERY_TASK_DEFAULT_QUEUE",
+    ML_QUEUE: "CELERY_ML_QUEUE",
+    CLASSIFY_QUEUE: "CELERY_CLASSIFY_QUEUE",
+}
 
 
 class UnknownJobKind(LookupError):
@@ -43,7 +50,7 @@ _by_task_name: dict[str, JobKind] = {}
 
 def job_task(kind: str, *, label: str, queue: str = DEFAULT_QUEUE, **celery_options):
     """Make `work(job, progress) -> dict` a Celery task that runs it inside the Job row `job_id`."""
-    if queue not in (DEFAULT_QUEUE, ML_QUEUE):
+    if queue not in QUEUE_SETTINGS:
         raise ValueError(f"unknown queue {queue!r}")
 
     def decorate(work: Work):
@@ -92,7 +99,7 @@ def label_of(name: str) -> str:
 
 
 def queue_name(symbolic: str) -> str:
-    return settings.CELERY_ML_QUEUE if symbolic == ML_QUEUE else settings.CELERY_TASK_DEFAULT_QUEUE
+    return getattr(settings, QUEUE_SETTINGS[symbolic])
 
 
 def route_task(name, args, kwargs, options, task=None, **kw):

@@ -1,13 +1,14 @@
 """Celery tasks for models: thin wrappers that declare their kind and queue and call a service.
 
-They run on the ml queue, served by one worker process that loads TensorFlow lazily, once. Nothing here
-imports TensorFlow at import time.
+They run on the ml queue, served by one worker process that loads TensorFlow lazily, once; visitors'
+classifications on the classify queue, so they never wait behind a training. Nothing here imports
+TensorFlow at import time.
 """
 
 from celery import shared_task
 from django.db import OperationalError
 
-from jobs.registry import ML_QUEUE, job_task
+from jobs.registry import CLASSIFY_QUEUE, ML_QUEUE, job_task
 
 from . import services, training
 from .models import ModelVersion
@@ -62,7 +63,7 @@ def activate_model(job, progress):
 @job_task(
     "classify",
     label="Classify a photo",
-    queue=ML_QUEUE,
+    queue=CLASSIFY_QUEUE,
     soft_time_limit=120,
     time_limit=150,
     max_retries=0,

@@ -17,10 +17,10 @@ export VIBES_MIN_PHOTO_QUALITY=${VIBES_MIN_PHOTO_QUALITY:-0}
 "$VENV/bin/python" manage.py seed_demo --real-photos "${DEMO_REAL_PHOTOS:-auto}"
 ADMIN_LINE=$("$VENV/bin/python" manage.py ensure_admin --username admin ${ADMIN_PASSWORD:+--password "$ADMIN_PASSWORD"})
 
-# A real worker process runs every job (never inline in a web request); it serves both queues here, and
+# A real worker process runs every job (never inline in a web request); it serves all three queues here, and
 # -B runs the housekeeping schedule in it too (stale jobs end failed; see CELERY_BEAT_SCHEDULE).
 mkdir -p var
-"$VENV/bin/celery" -A vibes_site worker -Q default,ml --concurrency 1 --loglevel WARNING \
+"$VENV/bin/celery" -A vibes_site worker -Q default,ml,classify --concurrency 1 --loglevel WARNING \
   -B --schedule var/celerybeat-schedule &
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null || true' EXIT INT TERM

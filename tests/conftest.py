@@ -83,7 +83,7 @@ def photo_set(db, make_city):
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` subprocess on the test database, serving private default and ml queues of the
+    """A real `celery worker` subprocess on the test database, serving private default, ml and classify queues of the
     real Redis broker (so a developer's own worker on the same Redis never steals the tests' jobs)."""
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("redis://"):
@@ -92,7 +92,11 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         )
     db = settings.DATABASES["default"]
     suffix = uuid.uuid4().hex[:8]
-    queues = {"CELERY_TASK_DEFAULT_QUEUE": f"test-default-{suffix}", "CELERY_ML_QUEUE": f"test-ml-{suffix}"}
+    queues = {
+        "CELERY_TASK_DEFAULT_QUEUE": f"test-default-{suffix}",
+        "CELERY_ML_QUEUE": f"test-ml-{suffix}",
+        "CELERY_CLASSIFY_QUEUE": f"test-classify-{suffix}",
+    }
     env = {
         **os.environ,
         **queues,

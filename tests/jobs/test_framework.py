@@ -106,13 +106,14 @@ def test_a_job_that_achieved_nothing_is_never_green(result, status, staff_client
 
 def test_every_kind_is_routed_to_its_queue_by_the_router(settings):
     settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_ML_QUEUE = "q-default", "q-ml"
+    settings.CELERY_CLASSIFY_QUEUE = "q-classify"
     expected = {
         "scrape": "q-default",
         "rescore": "q-default",
         "train": "q-ml",
         "predict": "q-ml",
         "activate": "q-ml",
-        "classify": "q-ml",
+        "classify": "q-classify",  # never behind a training
     }
     router = current_app.amqp.router
     for kind, queue in expected.items():
@@ -131,14 +132,16 @@ def test_start_job_sends_to_the_kinds_queue_on_the_real_broker(settings):
 
     settings.CELERY_TASK_DEFAULT_QUEUE = f"test-route-default-{uuid.uuid4().hex[:8]}"
     settings.CELERY_ML_QUEUE = f"test-route-ml-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_CLASSIFY_QUEUE = f"test-route-classify-{uuid.uuid4().hex[:8]}"
+    queues = (settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_ML_QUEUE, settings.CELERY_CLASSIFY_QUEUE)
     with current_app.connection_for_write() as connection:
         client = connection.default_channel.client  # the Redis client: queues are lists
         try:
             scrape, train = start_job("scrape", params={}), start_job("train", params={})
-            assert client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 1
-            assert client.llen(settings.CELERY_ML_QUEUE) == 1
+            start_job("classify", params={})
+            assert [client.llen(queue) for queue in queues] == [1, 1, 1]
         finally:
-            client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_ML_QUEUE)
+            client.delete(*queues)
     scrape.refresh_from_db()
     assert scrape.status == Job.Status.QUEUED and scrape.celery_task_id and train.kind == "train"
 

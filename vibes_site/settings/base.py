@@ -276,6 +276,9 @@ def cache_url(broker_url: str) -> str:
 CACHES = {"default": cache_settings(cache_url(CELERY_BROKER_URL))}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 CELERY_ML_QUEUE = env.str("CELERY_ML_QUEUE", default="ml")
+# Visitors' /classify/ jobs: a queue of their own, so they never wait behind a training (docker-compose runs
+# a small worker for it; make demo's one worker serves all three queues).
+CELERY_CLASSIFY_QUEUE = env.str("CELERY_CLASSIFY_QUEUE", default="classify")
 CELERY_TASK_IGNORE_RESULT = True  # the Job row is the result
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
