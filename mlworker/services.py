@@ -33,6 +33,9 @@ from .label_only import label_only_vectors
 from .models import ModelVersion, PhotoPrediction
 
 PREDICTION_BATCH = 1000
+CLASSIFY_FOLDER = "classify"  # visitors' photos in the storage, each deleted once classified
+# A classification's Job (its result page) and any photo its worker never deleted are kept this long.
+CLASSIFICATIONS_KEPT_FOR = timedelta(days=1)
 # A training that ran longer than its task's hard limit is over, whatever its row says.
 TRAINING_GIVES_UP_AFTER = timedelta(hours=4, minutes=10)
 
@@ -219,7 +222,7 @@ def start_classification(visitor: str, image) -> Job:
     """
     buffer = io.BytesIO()
     image.image.save(buffer, format="JPEG", quality=90)
-    name = default_storage.save(f"classify/{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()))
+    name = default_storage.save(f"{CLASSIFY_FOLDER}/{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()))
     return start_job("classify", params={"name": name, "visitor": visitor, "k": 5})
 
 
@@ -246,3 +249,25 @@ def classify_stored(name: str, k: int = 5) -> list[tuple[City, float]]:
         return top
     finally:
         default_storage.delete(name)
+
+
+def purge_old_classifications(now=None) -> dict:
+    """Delete classify Jobs older than CLASSIFICATIONS_KEPT_FOR, and visitors' photos left in the storage as
+    long (a worker that died before it deleted one). Runs on the beat schedule."""
+    cutoff = (now or timezone.now()) - CLASSIFICATIONS_KEPT_FOR
+    jobs, _ = Job.objects.filter(kind="classify", created_at__lt=cutoff).delete()
+    try:
+        _, filenames = default_storage.listdir(CLASSIFY_FOLDER)
+    except FileNotFoundError:  # FileSystemStorage before the first upload
+        filenames = []
+    files = 0
+    for filename in filenames:
+        name = f"{CLASSIFY_FOLDER}/{filename}"
+        try:
+            old = default_storage.get_modified_time(name) < cutoff
+        except FileNotFoundError:  # its worker deleted it meanwhile
+            continue
+        if old:
+            default_storage.delete(name)
+            files += 1
+    return {"jobs": jobs, "files": files}

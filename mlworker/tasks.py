@@ -83,3 +83,8 @@ def classify_photo(job, progress):
 @shared_task(name="mlworker.fail_abandoned_trainings", ignore_result=True)
 def fail_abandoned_trainings() -> int:
     return services.fail_abandoned_trainings()
+
+
+@shared_task(name="mlworker.purge_old_classifications", ignore_result=True)
+def purge_old_classifications() -> dict:
+    return services.purge_old_classifications()

@@ -294,6 +294,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-jobs": {"task": "jobs.sweep_stale_jobs", "schedule": 60.0},
     "fail-abandoned-trainings": {"task": "mlworker.fail_abandoned_trainings", "schedule": 300.0},
     "clear-expired-sessions": {"task": "jobs.clear_expired_sessions", "schedule": 24 * 3600.0},
+    # Classify Jobs and visitors' photos older than a day (mlworker.services.CLASSIFICATIONS_KEPT_FOR).
+    "purge-old-classifications": {"task": "mlworker.purge_old_classifications", "schedule": 3600.0},
 }
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
