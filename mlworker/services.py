@@ -218,12 +218,23 @@ def fail_abandoned_trainings(now=None) -> int:
 def start_classification(visitor: str, image) -> Job:
     """Store a visitor's validated photo (a cities ValidImage) in the storage and queue its classification.
 
-    The worker deletes it once it has classified it: visitors' photos are not kept.
+    The worker deletes it once it has classified it: visitors' photos are not kept. If the job never
+    reaches the broker (start_job then fails it, at once when no transaction is open, else on commit), the
+    photo is deleted here instead; the returned Job says FAILED when that is already known.
     """
     buffer = io.BytesIO()
     image.image.save(buffer, format="JPEG", quality=90)
     name = default_storage.save(f"{CLASSIFY_FOLDER}/{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()))
-    return start_job("classify", params={"name": name, "visitor": visitor, "k": 5})
+    job = start_job("classify", params={"name": name, "visitor": visitor, "k": 5})
+    # Registered after start_job's send, so it runs after it (on_commit keeps the order).
+    transaction.on_commit(lambda: _delete_if_never_sent(job.pk, name))
+    job.refresh_from_db()
+    return job
+
+
+def _delete_if_never_sent(job_pk: int, name: str) -> None:
+    if Job.objects.filter(pk=job_pk, status=Job.Status.FAILED).exists():
+        default_storage.delete(name)
 
 
 def classify_images(names: list[str], k: int = 5, open_file=None) -> list[list[tuple[City, float]]]:

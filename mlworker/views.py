@@ -3,8 +3,10 @@ worker answers and htmx polls for the result), a city's look-alikes and the simi
 
 import secrets
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
@@ -16,6 +18,7 @@ from vibes_site.htmx import render_htmx
 from . import similarity
 from .selectors import active_model, city_similarity
 from .services import start_classification
+from .upload_limits import capped_upload, declared_too_large, over_rate_limit
 
 VISITOR_KEY = "vibes_visitor"
 
@@ -27,27 +30,71 @@ def _visitor_token(request) -> str:
     return request.session[VISITOR_KEY]
 
 
+def _classify_page(request, model, error: str = "", status: int = 200, retry_after: int | None = None):
+    """The classify page, or for htmx its error fragment (a refused upload: 413, 429, 503)."""
+    context = {
+        "model": model,
+        "trained": model is not None and not model.is_label_only,
+        "error": error,
+        "max_megabytes": f"{settings.MAX_IMAGE_BYTES / 2**20:g}",
+    }
+    partial = "mlworker/partials/classify_error.html" if error else None
+    response = render_htmx(
+        request, "mlworker/classify.html", context, partial_template=partial, status=status
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _too_large() -> str:
+    return (
+        f"That photo is too large: the limit is {settings.MAX_IMAGE_BYTES / 2**20:.1f} MB. "
+        "Choose a smaller copy and try again."
+    )
+
+
+TOO_MANY = "You have sent a lot of photos in a short time. Wait a minute, then try again."
+NOT_QUEUED = (
+    "Classification is not available right now: our job queue could not be reached. Your photo was not "
+    "kept. Please try again in a few minutes."
+)
+
+
+@csrf_exempt  # for now: the CSRF check reads the body, and the upload cap must be in place first
 @require_http_methods(["GET", "POST"])
 def classify(request):
+    """Upload a photo, get its look-alike cities. A POST is refused by its Content-Length before the body is
+    read, then rate-limited, then its photo is capped while it streams in (mlworker.upload_limits); only then
+    is the CSRF token checked."""
+    if request.method != "POST":
+        return _classify_page(request, active_model())
+    if declared_too_large(request):
+        return _classify_page(request, active_model(), _too_large(), status=413)
+    if over_rate_limit(request, _visitor_token(request)):
+        return _classify_page(request, active_model(), TOO_MANY, status=429, retry_after=60)
+    upload_cap = capped_upload(request, settings.MAX_IMAGE_BYTES)
+    return _classify_upload(request, upload_cap)
+
+
+@csrf_protect
+def _classify_upload(request, upload_cap):
     model = active_model()
-    trained = model is not None and not model.is_label_only
-    error = ""
-    if request.method == "POST" and trained:
-        upload = request.FILES.get("photo")
-        if upload is None:
-            error = "Choose a photo first."
-        else:
-            try:
-                valid = validate_image(upload.name, upload.read())
-            except ImageRejected as exc:
-                error = f"{exc.name}: {exc.reason}"
-            else:
-                job = start_classification(_visitor_token(request), valid)
-                return redirect("mlworker:classify_result", job.pk)
-    status = 400 if error else 200
-    return render(
-        request, "mlworker/classify.html", {"model": model, "trained": trained, "error": error}, status=status
-    )
+    upload = request.FILES.get("photo")  # the body is read here (if the CSRF check has not read it yet)
+    if upload_cap.stopped:
+        return _classify_page(request, model, _too_large(), status=413)
+    if model is None or model.is_label_only:
+        return _classify_page(request, model)
+    if upload is None:
+        return _classify_page(request, model, "Choose a photo first.", status=400)
+    try:
+        valid = validate_image(upload.name, upload.read())
+    except ImageRejected as exc:
+        return _classify_page(request, model, f"{exc.name}: {exc.reason}", status=400)
+    job = start_classification(_visitor_token(request), valid)
+    if job.status == Job.Status.FAILED:  # the broker could not be reached; the photo is gone already
+        return _classify_page(request, model, NOT_QUEUED, status=503)
+    return redirect("mlworker:classify_result", job.pk)
 
 
 @require_GET

@@ -1,7 +1,6 @@
 """/classify/ and the model-version admin (train form, actions, metrics charts). No TensorFlow needed here:
 the classify job itself is exercised in tests/mlworker/test_modeling.py."""
 
-import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
@@ -11,28 +10,8 @@ from django.test import Client
 from jobs.models import Job
 from mlworker import charts
 from mlworker.models import ModelVersion
-from mlworker.services import activate, write_predictions
 from mlworker.training import TrainingOptions
 from tests.helpers import jpeg_bytes
-
-
-@pytest.fixture
-def trained_model(photo_set):
-    photos = photo_set()
-    baseline = ModelVersion.objects.get(is_active=True)
-    version = ModelVersion.objects.create(
-        name="cnn", backbone="efficientnet_lite0", city_ids=baseline.city_ids, status="ready",
-        metrics={
-            "top1": 0.9, "top5": 1.0, "macro_f1": 0.88, "val_macro_f1": 0.9, "n_test": 10, "n_photos": 12,
-            "per_class_accuracy": {str(c): 0.9 for c in baseline.city_ids},
-            "confusion_matrix": [[3, 1, 0], [0, 4, 0], [0, 0, 2]],
-            "history": {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.4, 0.8, 0.9]},
-        },
-    )  # fmt: skip
-    ids = [p.pk for city in photos.values() for p in city]
-    write_predictions(version, ids, np.full((len(ids), 3), 1 / 3, dtype=np.float32))
-    activate(version)
-    return version
 
 
 def test_classify_explains_that_a_model_must_be_trained_first(photo_set):
@@ -78,7 +57,7 @@ def test_an_oversize_upload_is_refused(trained_model, settings):
     response = Client().post(
         "/classify/", {"photo": SimpleUploadedFile("big.jpg", jpeg_bytes() + b"\0" * 2000)}
     )
-    assert response.status_code == 400 and "the limit is" in response.content.decode()
+    assert response.status_code == 413 and "the limit is" in response.content.decode()
 
 
 def test_the_train_form_starts_a_job_with_the_chosen_options(staff_client, photo_set):

@@ -194,9 +194,15 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Uploads: each image at most 20 MB; a zip of many at most 200 MB.
+# Uploads: each image at most 20 MB; a zip of many inflates to at most 200 MB.
 MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=20 * 1024 * 1024)
 MAX_ZIP_BYTES = env.int("MAX_ZIP_BYTES", default=200 * 1024 * 1024)
+# /classify/ (public): POSTs per client address and per browser session (django-ratelimit, on the cache).
+CLASSIFY_RATE_PER_IP = env.str("CLASSIFY_RATE_PER_IP", default="10/m")
+CLASSIFY_RATE_PER_SESSION = env.str("CLASSIFY_RATE_PER_SESSION", default="5/m")
+# Behind a reverse proxy every request comes from the proxy: name the META key that holds the client's
+# address alone (e.g. HTTP_X_REAL_IP; not X-Forwarded-For, a list a client can prepend to).
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Two photos of one city whose perceptual hashes (64-bit pHash) differ in at most this many bits are
 # the same picture (re-encoded, resized, lightly edited); the second is skipped as a near-duplicate.
