@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from django.core.management import call_command
 from django.test import Client
 
@@ -73,7 +73,8 @@ def test_training_writes_metrics_an_artifact_and_a_vector_per_photo(imported):
     assert len(version.metrics["confusion_matrix"]) == 3 and version.metrics["history"]["loss"]
     assert version.metrics["device"] == "CPU" or version.metrics["device"].startswith("GPU x")
     assert version.metrics["fine_tuned_blocks"] == 0 and version.metrics["train_seconds"] > 0
-    assert default_storage.exists(f"{version.artifact_path}/classifier.json")  # in the storage, not a path
+    assert storages["models"].exists(f"{version.artifact_path}/classifier.json")  # in the storage, not a path
+    assert not default_storage.exists(f"{version.artifact_path}/classifier.json")  # and not in public media
     vectors = [p.vector for p in PhotoPrediction.objects.filter(model_version=version)]
     assert len(vectors) == 15 and all(v.shape == (3,) and abs(v.sum() - 1) < 1e-4 for v in vectors)
     assert PhotoEmbedding.objects.filter(backbone=version.params["embedding_key"]).count() == 15
