@@ -107,3 +107,12 @@ def test_the_page_itself_is_never_limited(trained_model):
     client = Client()
     for _ in range(20):
         assert client.get("/classify/").status_code == 200
+
+
+def test_behind_a_proxy_each_client_address_has_its_own_limit(trained_model, settings):
+    settings.PROXY_COUNT = 1  # the address comes from X-Forwarded-For, as for login throttling
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for _ in range(10):
+        assert Client(**proxy).post("/classify/", {}, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 400
+    assert Client(**proxy).post("/classify/", {}, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
+    assert Client(**proxy).post("/classify/", {}, HTTP_X_FORWARDED_FOR="203.0.113.10").status_code == 400

@@ -200,9 +200,8 @@ MAX_ZIP_BYTES = env.int("MAX_ZIP_BYTES", default=200 * 1024 * 1024)
 # /classify/ (public): POSTs per client address and per browser session (django-ratelimit, on the cache).
 CLASSIFY_RATE_PER_IP = env.str("CLASSIFY_RATE_PER_IP", default="10/m")
 CLASSIFY_RATE_PER_SESSION = env.str("CLASSIFY_RATE_PER_SESSION", default="5/m")
-# Behind a reverse proxy every request comes from the proxy: name the META key that holds the client's
-# address alone (e.g. HTTP_X_REAL_IP; not X-Forwarded-For, a list a client can prepend to).
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# The client's address as login throttling reads it (REMOTE_ADDR, or X-Forwarded-For behind PROXY_COUNT proxies).
+RATELIMIT_IP_META_KEY = "vibes_site.security.client_ip"
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Two photos of one city whose perceptual hashes (64-bit pHash) differ in at most this many bits are
 # the same picture (re-encoded, resized, lightly edited); the second is skipped as a near-duplicate.
