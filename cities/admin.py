@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count
@@ -14,11 +15,29 @@ from jobs.services import start_job
 from .ingest.forms import PhotoUploadForm, ScrapeForm
 from .ingest.upload import import_uploads
 from .models import City, Photo
-from .services import set_photo_status
+from .services import delete_or_retire_photos, photos_with_history, set_photo_status
 
 
 def _n_cities(n: int) -> str:
     return f"{n} city" if n == 1 else f"{n} cities"
+
+
+def _n_photos(n: int) -> str:
+    return f"{n} photo" if n == 1 else f"{n} photos"
+
+
+RETIRED_LOG = "Retired (hidden) instead of deleted: it has swipes."
+
+
+def retire_message(deleted: int, retired: int) -> str:
+    """What an admin's delete did, in words: photos with swipes are retired, never deleted."""
+    parts = []
+    if retired:
+        have, them = ("has", "it was") if retired == 1 else ("have", "they were")
+        parts.append(f"{_n_photos(retired)} {have} swipes, so {them} retired (hidden) instead of deleted")
+    if deleted or not retired:
+        parts.append(f"{_n_photos(deleted)} deleted")
+    return "; ".join(parts) + "."
 
 
 @admin.register(City)
@@ -133,7 +152,7 @@ class PhotoAdmin(admin.ModelAdmin):
     ]
     # Set by the quality assessment, shown read-only in words above (quality_detail, ..., tags).
     exclude = ["quality", "junk", "city_fit", "suspect", "scene_tags"]
-    actions = ["hide_photos", "show_photos"]
+    actions = ["hide_photos", "show_photos", "delete_selected"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, now
     change_list_template = "admin/cities/photo/change_list.html"
 
@@ -221,6 +240,67 @@ class PhotoAdmin(admin.ModelAdmin):
     def show_photos(self, request, queryset):
         count = set_photo_status(queryset.values_list("pk", flat=True), Photo.Status.ACTIVE)
         self.message_user(request, f"{count} photos shown.")
+
+    # --- delete: photos with swipes are retired instead (the swipe log never loses a row) ---------------
+
+    def get_deleted_objects(self, objs, request):
+        """The swipes that protect a photo do not block its delete: such a photo is retired (hidden)
+        instead, and the confirmation page says so (templates/admin/cities/photo/delete_*.html)."""
+        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        # Django asks for the right to delete the protecting rows too, which are never deleted here.
+        protecting = {
+            str(relation.related_model._meta.verbose_name)
+            for relation in Photo._meta.related_objects
+            if relation.on_delete is models.PROTECT
+        }
+        return deleted, model_count, {name for name in perms_needed if name not in protecting}, []
+
+    def render_delete_form(self, request, context):
+        context["retire_count"] = len(photos_with_history([context["object"].pk]))
+        return super().render_delete_form(request, context)
+
+    def log_deletions(self, request, queryset):
+        """The history says "deleted" only of photos that are; a retired one gets a change entry."""
+        photos = list(queryset)
+        retiring = photos_with_history(p.pk for p in photos)
+        for photo in photos:
+            if photo.pk in retiring:
+                self.log_change(request, photo, RETIRED_LOG)
+        return super().log_deletions(request, [p for p in photos if p.pk not in retiring])
+
+    def delete_model(self, request, obj):
+        request.photo_delete = delete_or_retire_photos([obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        request.photo_delete = delete_or_retire_photos(queryset.values_list("pk", flat=True))
+
+    def response_delete(self, request, obj_display, obj_id):
+        deleted, retired = getattr(request, "photo_delete", (1, 0))
+        if not retired:
+            return super().response_delete(request, obj_display, obj_id)
+        self.message_user(request, retire_message(deleted, retired), messages.WARNING)
+        return redirect("admin:cities_photo_changelist")
+
+    @admin.action(
+        description="Delete selected photos (those with swipes are retired)", permissions=["delete"]
+    )
+    def delete_selected(self, request, queryset):
+        """Django's delete_selected, except that the photos with swipes are retired and the message says
+        so (Django's would be refused by the protected swipes, or report every photo deleted)."""
+        if request.POST.get("post"):  # confirmed: as Django's does it, with the true message
+            if self.get_deleted_objects(queryset, request)[2]:
+                raise PermissionDenied
+            self.log_deletions(request, queryset)
+            self.delete_queryset(request, queryset)
+            deleted, retired = request.photo_delete
+            level = messages.WARNING if retired else messages.SUCCESS
+            self.message_user(request, retire_message(deleted, retired), level)
+            return None
+        response = django_delete_selected(self, request, queryset)
+        response.context_data["retire_count"] = len(
+            photos_with_history(queryset.values_list("pk", flat=True))
+        )
+        return response
 
     def get_urls(self):
         upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="cities_photo_upload")

@@ -40,6 +40,18 @@ def _start_rescore(request, allowed: bool):
 
 @admin.register(Swipe)
 class SwipeAdmin(admin.ModelAdmin):
+    """The swipe log, to read: an edit would bypass the score rebuild and a delete would lose history (the
+    log is the source of truth; undo and reset stamp rows, they never change or remove them)."""
+
     list_display = ["profile", "photo", "liked", "round", "created_at", "undone_at"]
     list_filter = ["liked", "round"]
-    raw_id_fields = ["profile", "photo"]
+    list_select_related = ["profile__user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -49,10 +49,14 @@ class SwipeQuerySet(models.QuerySet):
 
 
 class Swipe(models.Model):
-    """One like or dislike. The log is append-only; undo stamps `undone_at` rather than deleting."""
+    """One like or dislike. The log is append-only; undo stamps `undone_at` rather than deleting.
+
+    A photo with swipes is never deleted (PROTECT): the admin retires it instead (hidden, so it leaves the
+    queue, while its swipes keep counting in every replay).
+    """
 
     profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="swipes")
-    photo = models.ForeignKey("cities.Photo", on_delete=models.CASCADE, related_name="swipes")
+    photo = models.ForeignKey("cities.Photo", on_delete=models.PROTECT, related_name="swipes")
     liked = models.BooleanField()
     round = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
