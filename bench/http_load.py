@@ -17,6 +17,8 @@ from http.cookies import SimpleCookie
 
 from bench.server_harness import HOST, CpuMeter
 
+VISITOR_COOKIE = "vibes_visitor_token"  # swipes.visitors.VISITOR_COOKIE (this module runs without Django)
+
 PHOTO_RE = re.compile(rb'name="photo" value="(\d+)"')
 
 
@@ -154,7 +156,7 @@ def load_process(scenario, port, seeds, warmup, duration, ready, go, clock, resu
             "client_cpu": cpu,
             "users": [
                 {
-                    "session": u.cookies.get("sessionid"),
+                    "visitor": u.cookies.get(VISITOR_COOKIE),
                     "swipes_ok": u.swipes_ok,
                     "reshuffles": u.reshuffles,
                     "errors": u.errors,

@@ -51,14 +51,17 @@ def check_profiles(results: list[Result]) -> tuple[bool, list[str]]:
     import numpy as np
 
     from swipes.engine import engine_for
-    from swipes.selectors import profile_for_session_cookie, replayed_state
+    from swipes.selectors import profile_for_visitor_cookie, replayed_state
 
     problems, checked = [], 0
     for result in results:
         for user in result.users:
-            if result.scenario.startswith("healthz") or not user.get("session"):
+            if result.scenario.startswith("healthz") or not user.get("visitor"):
                 continue
-            profile = profile_for_session_cookie(user["session"])
+            profile = profile_for_visitor_cookie(user["visitor"])
+            if profile is None:  # this user's swipes all failed
+                problems.append(f"{result.scenario}: a user with {user['swipes_ok']} OKs has no profile")
+                continue
             live = profile.swipes.live().count()
             replayed = replayed_state(profile, profile.scores_model)
             stored = engine_for(profile.scores_model).load_state(profile.scores)

@@ -1,20 +1,29 @@
-"""The swipe form: which photo, and like or dislike. The card's buttons post liked=1 / liked=0."""
+"""The swipe and undo forms. The card's buttons post liked=1 / liked=0, with where the profile stood when
+the card was dealt (its round, and its latest swipe then), so a card from another tab's past is told apart;
+the undo button posts the id of the swipe it takes back."""
 
 from django import forms
 
 # Both spellings are accepted: the buttons send 1/0, a hand-written client may send like/dislike.
 LIKED_CHOICES = [("1", "Like"), ("0", "Nope"), ("like", "Like"), ("dislike", "Nope")]
-MAX_PHOTO_ID = 2**63 - 1  # a bigint primary key; larger numbers are no photo at all
+MAX_ID = 2**63 - 1  # a bigint primary key; larger numbers name nothing at all
+STALE_CARD = "That card's details were garbled. Please try again."
 
 
 def _is_like(value: str) -> bool:
     return value in ("1", "like")
 
 
-class SwipeForm(forms.Form):
+class _PlainErrorsForm(forms.Form):
+    def first_error(self) -> str:
+        """One plain sentence for the person: the first thing wrong with the request."""
+        return next(iter(self.errors.values()))[0]
+
+
+class SwipeForm(_PlainErrorsForm):
     photo = forms.IntegerField(
         min_value=1,
-        max_value=MAX_PHOTO_ID,
+        max_value=MAX_ID,
         error_messages={
             "required": "That swipe did not say which photo it was for. Please try again.",
             "invalid": "That swipe named no valid photo. Please try again.",
@@ -30,7 +39,27 @@ class SwipeForm(forms.Form):
             "invalid_choice": "A swipe is either a like or a nope. Please try again.",
         },
     )
+    # Optional (a hand-written client may leave them out): where the profile stood when the card was dealt.
+    round = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=dict.fromkeys(["invalid", "min_value", "max_value"], STALE_CARD),
+    )
+    after = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_ID,
+        error_messages=dict.fromkeys(["invalid", "min_value", "max_value"], STALE_CARD),
+    )
 
-    def first_error(self) -> str:
-        """One plain sentence for the person: the first thing wrong with the swipe."""
-        return next(iter(self.errors.values()))[0]
+
+class UndoForm(_PlainErrorsForm):
+    swipe = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages=dict.fromkeys(
+            ["required", "invalid", "min_value", "max_value"],
+            "That undo did not say which swipe to take back. Please reload the page and try again.",
+        ),
+    )

@@ -4,10 +4,15 @@ from django.db.models import Q
 
 
 class UserProfile(models.Model):
-    """A swiper: a user account, or an anonymous visitor (whose server-side session holds the profile id).
+    """A swiper: a user account, or an anonymous visitor, known by the random token in its visitor cookie
+    (swipes/visitors.py). A profile is created by the first swipe, never by looking at a card.
 
     `scores` caches the configured scorer's state (swipes.recommender: bytes with a header naming the scorer and
     catalogue) under `scores_model`. It is always rebuildable from the Swipe log (services.rebuild_scores).
+
+    When a visitor logs in, its profile's swipes move into the account's and the anonymous row stays behind,
+    empty, pointing at the account (`merged_into`): a swipe that was in flight during the login still lands
+    in the account. Empty anonymous rows are removed after a day (services.remove_empty_anonymous_profiles).
     """
 
     user = models.OneToOneField(
@@ -16,6 +21,17 @@ class UserProfile(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="vibes_profile",
+    )
+    # Unique, so one visitor's parallel first swipes get-or-create the same row.
+    visitor_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        help_text="The account this anonymous profile's swipes moved into when its visitor logged in.",
     )
     round = models.PositiveIntegerField(default=1, help_text="Increases on each reshuffle.")
     queue_salt = models.BigIntegerField(
@@ -33,7 +49,9 @@ class UserProfile(models.Model):
         permissions = [("rescore_profiles", "Can recompute every profile's scores")]
 
     def __str__(self):
-        return self.user.get_username() if self.user_id else f"anonymous #{self.pk}"
+        if self.user_id:
+            return self.user.get_username()
+        return f"anonymous #{self.pk}" + (" (merged into an account)" if self.merged_into_id else "")
 
 
 class SwipeQuerySet(models.QuerySet):

@@ -1,10 +1,9 @@
 """Reads for the swipe loop and the recommendations page."""
 
+import hashlib
 from dataclasses import dataclass, field
-from importlib import import_module
 
 import numpy as np
-from django.conf import settings
 from django.core.cache import cache
 
 from cities.models import City, Photo
@@ -14,8 +13,6 @@ from mlworker.selectors import active_model
 from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
 from .recommender import scoring
-
-SESSION_PROFILE_KEY = "vibes_profile_id"  # written by services.profile_for_request
 
 TOP_CITIES = 10
 WHY_PHOTOS = 3
@@ -30,7 +27,22 @@ def queue_photos(version: ModelVersion | None):
 
 def live_log(profile: UserProfile) -> list[tuple[int, bool]]:
     """(photo id, liked) of every swipe that counts, oldest first: the source of truth for a taste."""
+    if profile.pk is None:  # a visitor who has not swiped yet (profiles.profile_for_reading)
+        return []
     return list(profile.swipes.live().order_by("id").values_list("photo_id", "liked"))
+
+
+def swipes_this_round(profile: UserProfile):
+    """The live swipes of the profile's current round (none before its first swipe)."""
+    if profile.pk is None:
+        return Swipe.objects.none()
+    return Swipe.objects.live().in_round(profile)
+
+
+def last_swipe_id(profile: UserProfile) -> int | None:
+    """The latest live swipe of this round: the one an undo button takes back, and the card's stamp of where
+    the profile stood when it was dealt."""
+    return swipes_this_round(profile).order_by("-id").values_list("id", flat=True).first()
 
 
 def stored_state(profile: UserProfile, version: ModelVersion) -> np.ndarray | None:
@@ -66,11 +78,10 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
         return None
     engine = engine_for(version)
     seen = ~engine.servable
-    swiped = Swipe.objects.live().in_round(profile)
-    seen[engine.indices(swiped.values_list("photo_id", flat=True))] = True
+    seen[engine.indices(swipes_this_round(profile).values_list("photo_id", flat=True))] = True
     state = current_state(profile, version)
-    # Seeded by where the profile stands, so a retried request (or an undo) shows the same card again.
-    rng = np.random.default_rng([profile.pk, profile.round, profile.swipe_count])
+    # Seeded by who it is and where they stand, so a retried request (or an undo) shows the same card again.
+    rng = np.random.default_rng([card_seed(profile), profile.round, profile.swipe_count])
     for _ in range(3):  # a photo hidden (or rated low) since the engine was built is skipped
         index = engine.policy.choose(engine.scorer, state, seen, rng, queue_salt=profile.queue_salt)
         if index is None:
@@ -82,6 +93,15 @@ def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Pho
             return photo
         seen[index] = True
     return None
+
+
+def card_seed(profile: UserProfile) -> int:
+    """Who is being dealt a card, as a number: the visitor's token or the account, never the row's id, so
+    it is the same before the first swipe creates the row as after (an undo of that swipe brings the first
+    card back), and differs between people (the adaptive policy's cold start varies with it)."""
+    if profile.visitor_token:
+        return int.from_bytes(hashlib.sha256(profile.visitor_token.encode()).digest()[:8], "big")
+    return profile.user_id or profile.pk or 0
 
 
 QUEUE_SIZE_TTL_SECONDS = 30
@@ -100,14 +120,10 @@ def queue_size(version: ModelVersion | None = None) -> int:
     return size
 
 
-def profile_for_session_cookie(value: str) -> UserProfile:
-    """The anonymous profile behind a session cookie (tests and benchmarks look profiles up this way)."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=value)
-    return UserProfile.objects.get(pk=store[SESSION_PROFILE_KEY])
-
-
-def can_undo(profile: UserProfile) -> bool:
-    return Swipe.objects.live().in_round(profile).exists()
+def profile_for_visitor_cookie(value: str) -> UserProfile | None:
+    """The anonymous profile behind a visitor cookie, None before its first swipe (tests and benchmarks
+    look profiles up this way)."""
+    return UserProfile.objects.filter(visitor_token=value).first()
 
 
 @dataclass

@@ -1,14 +1,14 @@
-"""Writes for the swipe loop: profiles, swipes, undo, reshuffle, reset and score rebuilds.
+"""Writes for the swipe loop: swipes, undo, reshuffle, reset and score rebuilds (profiles: profiles.py).
 
-Every write that touches a profile's scores locks the profile row first (select_for_update), so two tabs
-swiping at once serialise instead of losing an update.
+Every write that touches a profile's swipes or scores locks the profile row first (select_for_update) and
+replays the scores inside that same transaction: two tabs swiping at once serialise instead of losing an
+update, and a rebuild that fails takes the undo or reset back with it, so stale scores are never committed.
 """
 
 import secrets
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.http import HttpRequest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cities.models import Photo
@@ -19,7 +19,15 @@ from . import selectors
 from .engine import engine_for
 from .models import Swipe, UserProfile
 
-SESSION_PROFILE_KEY = selectors.SESSION_PROFILE_KEY
+# Why a swipe did not count although its photo can be rated (SwipeOutcome.conflict).
+OTHER_ANSWER = "other_answer"  # the photo already has the opposite answer this round (another tab)
+OLD_ROUND = "old_round"  # the card was dealt before a reshuffle or reset (in another tab)
+
+# What an undo did (UndoOutcome.status).
+UNDONE = "undone"
+ALREADY_UNDONE = "already_undone"  # a replayed POST: the named swipe was undone by the first one
+NOT_LAST = "not_last"  # the named swipe is no longer the latest: another swipe came after it
+NOTHING = "nothing"  # no such swipe of this profile in this round
 
 
 class PhotoUnavailable(Exception):
@@ -28,26 +36,45 @@ class PhotoUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SwipeOutcome:
-    swipe: Swipe
-    counted: bool  # False when the same swipe had already been recorded (double click, retry)
-    profile: UserProfile  # as it stood when the swipe was recorded (no need to reload it)
+    profile: UserProfile  # as it stood after the swipe (no need to reload it)
+    swipe: Swipe | None  # the swipe recorded, or the earlier one of this photo that stands
+    counted: bool  # False when the photo had already been rated this round, or the card was stale
+    conflict: str = ""  # OTHER_ANSWER or OLD_ROUND; "" for a plain repeat (a double click, a retry)
+    overtaken: bool = False  # counted, but another tab had swiped or undone since this card was dealt
 
 
-# --- profiles -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UndoOutcome:
+    profile: UserProfile
+    status: str  # UNDONE, ALREADY_UNDONE, NOT_LAST or NOTHING
+    swipe: Swipe | None = None
 
 
-def profile_for_request(request: HttpRequest) -> UserProfile:
-    """The signed-in user's profile, or one tied to the anonymous session (created on first use)."""
-    if request.user.is_authenticated:
-        profile, _ = UserProfile.objects.get_or_create(user=request.user)
-        return profile
-    profile_id = request.session.get(SESSION_PROFILE_KEY)
-    if profile_id:
-        profile = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first()
-        if profile:
-            return profile
-    profile = UserProfile.objects.create()
-    request.session[SESSION_PROFILE_KEY] = profile.pk  # kept on the server; the cookie holds a random key
+def lock_profile(profile: UserProfile) -> UserProfile:
+    """The profile's row, locked for this transaction. A visitor's profile that was merged into an account
+    at login (profiles.merge_profiles) hands over to the account's, so a swipe in flight lands there."""
+    locked = UserProfile.objects.select_for_update().filter(pk=profile.pk).first()
+    if locked is None and profile.visitor_token:
+        # Removed meanwhile as empty and idle (profiles.remove_empty_anonymous_profiles): start afresh.
+        UserProfile.objects.get_or_create(visitor_token=profile.visitor_token)
+        locked = UserProfile.objects.select_for_update().get(visitor_token=profile.visitor_token)
+    if locked is None:
+        raise UserProfile.DoesNotExist(f"profile {profile.pk} no longer exists")
+    if locked.merged_into_id:
+        return UserProfile.objects.select_for_update().get(pk=locked.merged_into_id)
+    return locked
+
+
+def save_replayed_scores(profile: UserProfile, version: ModelVersion | None) -> UserProfile:
+    """Replay the live log of a profile the caller has locked, under `version`, and save the scores."""
+    if version is None:
+        profile.scores, profile.scores_model = b"", None
+    else:
+        engine = engine_for(version)
+        profile.scores = engine.scorer.state_to_bytes(selectors.replayed_state(profile, version))
+        profile.scores_model = version
+    profile.swipe_count = profile.swipes.live().count()
+    profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
     return profile
 
 
@@ -55,22 +82,13 @@ def rebuild_scores(profile: UserProfile, version: ModelVersion | None = None) ->
     """Replay the profile's swipe log under `version` (the active model by default) and save. Locks."""
     version = version or active_model()
     with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        if version is None:
-            profile.scores, profile.scores_model = b"", None
-        else:
-            engine = engine_for(version)
-            profile.scores = engine.scorer.state_to_bytes(selectors.replayed_state(profile, version))
-            profile.scores_model = version
-        profile.swipe_count = profile.swipes.live().count()
-        profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
-    return profile
+        return save_replayed_scores(lock_profile(profile), version)
 
 
 def ensure_current_scores(profile: UserProfile) -> UserProfile:
     """Stored states follow the active model, scorer and catalogue; when any changed, the log replays."""
     version = active_model()
-    if version is None or selectors.stored_state(profile, version) is not None:
+    if profile.pk is None or version is None or selectors.stored_state(profile, version) is not None:
         return profile
     return rebuild_scores(profile, version)
 
@@ -79,11 +97,19 @@ def ensure_current_scores(profile: UserProfile) -> UserProfile:
 
 
 def record_swipe(
-    profile: UserProfile, photo_id: int, liked: bool, version: ModelVersion | None = None
+    profile: UserProfile,
+    photo_id: int,
+    liked: bool,
+    version: ModelVersion | None = None,
+    *,
+    shown_round: int | None = None,
+    shown_after: int | None = None,
 ) -> SwipeOutcome:
     """Append a swipe and update the scorer's state, in one transaction.
 
     `version` is the active model when the caller has just looked it up; by default it is looked up here.
+    `shown_round` and `shown_after` say where the profile stood when the card was dealt (its round, and its
+    latest live swipe then, 0 for none), so that a card from another tab's past is told apart.
     """
     version = version or active_model()
     in_queue = (
@@ -93,11 +119,28 @@ def record_swipe(
     engine = engine_for(version) if in_queue else None
     if engine is None or photo_id not in engine.index_of:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
+    try:
+        return _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
+    except IntegrityError:
+        # The photo was deleted while this swipe was being written (the foreign key is checked at commit).
+        if Photo.objects.filter(pk=photo_id).exists():
+            raise
+        raise PhotoUnavailable(f"photo {photo_id} was deleted meanwhile") from None
+
+
+def _record(profile, photo_id, liked, version, engine, shown_round, shown_after) -> SwipeOutcome:
     with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        existing = Swipe.objects.live().in_round(profile).filter(photo_id=photo_id).first()
+        profile = lock_profile(profile)
+        if shown_round is not None and shown_round != profile.round:
+            return SwipeOutcome(profile, None, counted=False, conflict=OLD_ROUND)
+        this_round = Swipe.objects.live().in_round(profile)
+        existing = this_round.filter(photo_id=photo_id).first()
         if existing:
-            return SwipeOutcome(existing, counted=False, profile=profile)
+            conflict = "" if existing.liked == liked else OTHER_ANSWER
+            return SwipeOutcome(profile, existing, counted=False, conflict=conflict)
+        overtaken = shown_after is not None and shown_after != (
+            this_round.order_by("-id").values_list("id", flat=True).first() or 0
+        )
         state = selectors.current_state(profile, version)
         # No savepoint is needed around the insert: the duplicate check above ran under the profile's row
         # lock (Postgres) or inside an IMMEDIATE transaction (SQLite), so no concurrent swipe can race it.
@@ -107,26 +150,36 @@ def record_swipe(
         profile.scores_model = version
         profile.swipe_count += 1
         profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
-    return SwipeOutcome(swipe, counted=True, profile=profile)
+    return SwipeOutcome(profile, swipe, counted=True, overtaken=overtaken)
 
 
-def undo_last_swipe(profile: UserProfile) -> Swipe | None:
-    """Take back the latest swipe of this round: the log keeps it, stamped undone, and scores replay."""
+def undo_swipe(profile: UserProfile, swipe_id: int) -> UndoOutcome:
+    """Take back the named swipe if it is still the latest live one of this round: the log keeps it,
+    stamped undone, and the scores replay in the same locked transaction. A replayed POST (a double click)
+    finds it undone already and undoes nothing more; an undo from a card that another swipe has since
+    overtaken undoes nothing."""
+    if profile.pk is None:
+        return UndoOutcome(profile, NOTHING)
+    version = active_model()
     with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
-        last = Swipe.objects.live().in_round(profile).last()
-        if last is None:
-            return None
-        last.undone_at = timezone.now()
-        last.save(update_fields=["undone_at"])
-    rebuild_scores(profile)
-    return last
+        profile = lock_profile(profile)
+        named = Swipe.objects.filter(pk=swipe_id, profile=profile, round=profile.round).first()
+        if named is None:
+            return UndoOutcome(profile, NOTHING)
+        if named.undone_at is not None:
+            return UndoOutcome(profile, ALREADY_UNDONE, named)
+        if Swipe.objects.live().in_round(profile).filter(pk__gt=named.pk).exists():
+            return UndoOutcome(profile, NOT_LAST, named)
+        named.undone_at = timezone.now()
+        named.save(update_fields=["undone_at"])
+        profile = save_replayed_scores(profile, version)
+    return UndoOutcome(profile, UNDONE, named)
 
 
 def reshuffle(profile: UserProfile) -> UserProfile:
     """Start a new round over all photos, in a new order. Scores and history stay."""
     with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        profile = lock_profile(profile)
         profile.round += 1
         profile.queue_salt = secrets.randbits(52)
         profile.save(update_fields=["round", "queue_salt", "updated_at"])
@@ -134,49 +187,25 @@ def reshuffle(profile: UserProfile) -> UserProfile:
 
 
 def reset_profile(profile: UserProfile) -> UserProfile:
-    """Forget this person's taste: every live swipe is stamped undone, scores go to zero, a new round."""
+    """Forget this person's taste: every live swipe is stamped undone, scores go back to the start, and a
+    new round begins; all in one locked transaction, so a failed rebuild leaves everything as it was."""
+    version = active_model()
     with transaction.atomic():
-        profile = UserProfile.objects.select_for_update().get(pk=profile.pk)
+        profile = lock_profile(profile)
         profile.swipes.live().update(undone_at=timezone.now())
-    reshuffle(profile)
-    return rebuild_scores(profile)
-
-
-def merge_profiles(source: UserProfile, target: UserProfile) -> UserProfile:
-    """Move an anonymous profile's swipes into an account's profile (on login), then rebuild its scores.
-
-    Swipes on photos the account already rated are dropped; the log order is kept by id.
-    """
-    if source.pk == target.pk:
-        return target
-    with transaction.atomic():
-        locked = {
-            p.pk: p for p in UserProfile.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
-        }
-        source, target = locked[source.pk], locked[target.pk]
-        rated = set(target.swipes.live().values_list("photo_id", flat=True))
-        moving = source.swipes.live().exclude(photo_id__in=rated)
-        moving.update(profile=target)
-        source.delete()
-    return rebuild_scores(target)
-
-
-def attach_session_profile_to_user(profile_id: int | None, user) -> UserProfile:
-    """Called right after login with the anonymous profile the session had (if any)."""
-    anonymous = UserProfile.objects.filter(pk=profile_id, user__isnull=True).first() if profile_id else None
-    account = UserProfile.objects.filter(user=user).first()
-    if anonymous and account is None:
-        anonymous.user = user
-        anonymous.save(update_fields=["user", "updated_at"])
-        return anonymous
-    account = account or UserProfile.objects.create(user=user)
-    return merge_profiles(anonymous, account) if anonymous else account
+        profile.round += 1
+        profile.queue_salt = secrets.randbits(52)
+        profile.save(update_fields=["round", "queue_salt", "updated_at"])
+        return save_replayed_scores(profile, version)
 
 
 def rescore_all_profiles(progress=None) -> int:
     """Replay every profile's log under the active model. `progress(done, total)` is called as it goes."""
     version = active_model()
-    profile_ids = list(UserProfile.objects.order_by("id").values_list("id", flat=True))
+    # Rows left behind by a login merge hold no swipes: nothing to replay.
+    profile_ids = list(
+        UserProfile.objects.filter(merged_into__isnull=True).order_by("id").values_list("id", flat=True)
+    )
     for done, profile_id in enumerate(profile_ids, start=1):
         profile = UserProfile.objects.filter(pk=profile_id).first()
         if profile:

@@ -1,4 +1,8 @@
-"""Thin views for the swipe loop, recommendations and accounts. Writes go through services."""
+"""Thin views for the swipe loop, recommendations and accounts. Writes go through services and profiles.
+
+Looking at a card never creates a profile; the first swipe does (profiles.py). No view here writes the
+session, so an answer that races a login cannot log the person out (swipes/visitors.py).
+"""
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,26 +15,58 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mlworker.selectors import active_model
 from vibes_site.htmx import render_htmx, retarget_to, vary_on_htmx
 
-from . import charts, selectors, services
-from .forms import SwipeForm
+from . import charts, profiles, selectors, services
+from .forms import SwipeForm, UndoForm
 from .recommender.registry import describe_scorer
+from .visitors import ensure_visitor_token, forget_visitor, visitor_token, with_visitor_cookie
 
 CARD_PAGE, CARD_PARTIAL = "swipes/home.html", "swipes/partials/card.html"
 PHOTO_GONE = "That photo is no longer available, so it was not counted. Here is the next one."
 ALREADY_RATED = (
     "You had already rated that photo (in another tab?), so it counted once. Here is the next one."
 )
+OTHER_ANSWER = (
+    "You had already rated that photo as a {earlier} in another tab, so that answer stands and this "
+    "{now} did not count. Here is the next one."
+)
+OLD_ROUND = (
+    "That card was from before you reshuffled or reset in another tab, so it did not count. "
+    "Here is the next one."
+)
+OVERTAKEN = "Counted. You swiped in another tab meanwhile, so the count includes those swipes too."
+UNDO_NOTICES = {
+    services.UNDONE: "",
+    services.ALREADY_UNDONE: "That swipe was already undone (a second click?), so nothing more was undone.",
+    services.NOTHING: "Nothing to undo in this round.",
+}
+UNDO_NOT_LAST = (
+    "You swiped again since (in another tab?), so that undo did not apply: undo takes back your latest "
+    "swipe only. Here is where you are now."
+)
 
 
-def _card_context(profile, version=None, notice="", error="", can_undo=None):
-    """What the card needs. Callers that already know the active model or whether undo is possible (right
-    after a swipe it always is) pass them in, which saves a query each."""
+def _word(liked: bool) -> str:
+    return "like" if liked else "nope"
+
+
+def _reading(request):
+    return profiles.profile_for_reading(request.user, visitor_token(request))
+
+
+def _writing(request):
+    return profiles.profile_for_writing(request.user, ensure_visitor_token(request))
+
+
+def _card_context(profile, version=None, notice="", error="", last_swipe=None):
+    """What the card needs. Callers that already know the active model or the latest swipe (right after a
+    swipe it is that one) pass them in, which saves a query each."""
     version = version or active_model()
+    last_swipe = selectors.last_swipe_id(profile) if last_swipe is None else last_swipe
     return {
         "profile": profile,
         "photo": selectors.next_photo(profile, version),
         "queue_size": selectors.queue_size(version),
-        "can_undo": selectors.can_undo(profile) if can_undo is None else can_undo,
+        "last_swipe": last_swipe,
         "model": version,
         "notice": notice,
         "error": error,
@@ -48,54 +84,76 @@ def _card_response(request, profile, notice="", **known):
 
 
 def _card_refused(request, profile, error: str, status: int, **known):
-    """A swipe that was not counted: the next card with the reason on it, as a 4xx that htmx swaps into
-    the deck (a browser without JavaScript gets the whole page)."""
+    """A request that changed nothing: the current card with the reason on it, as a 4xx that htmx swaps
+    into the deck (a browser without JavaScript gets the whole page)."""
     context = _card_context(profile, error=error, **known)
     response = render_htmx(request, CARD_PAGE, context, partial_template=CARD_PARTIAL, status=status)
     return retarget_to(response, "#deck") if request.htmx else response
 
 
 @require_GET
+@with_visitor_cookie
 def home(request):
-    profile = services.profile_for_request(request)
-    return render(request, CARD_PAGE, _card_context(profile))
+    # The cookie goes out with the first card, so the visitor's first swipes (two tabs, a double click)
+    # all carry the same token and share one profile; no row is written until then.
+    ensure_visitor_token(request)
+    return render(request, CARD_PAGE, _card_context(_reading(request)))
 
 
 @require_POST
+@with_visitor_cookie
 def swipe(request):
-    profile = services.profile_for_request(request)
     form = SwipeForm(request.POST)
     if not form.is_valid():
-        return _card_refused(request, profile, form.first_error(), status=400)
+        return _card_refused(request, _reading(request), form.first_error(), status=400)
     version = active_model()
+    data = form.cleaned_data
+    profile = _writing(request)
     try:
         outcome = services.record_swipe(
-            profile, form.cleaned_data["photo"], form.cleaned_data["liked"], version=version
+            profile,
+            data["photo"],
+            data["liked"],
+            version,
+            shown_round=data["round"],
+            shown_after=data["after"],
         )
     except services.PhotoUnavailable:
         return _card_refused(request, profile, PHOTO_GONE, status=404, version=version)
-    # The swipe just recorded (or found again) is live in this round, so undo is possible.
-    notice = "" if outcome.counted else ALREADY_RATED
-    return _card_response(request, outcome.profile, notice=notice, version=version, can_undo=True)
+    if outcome.conflict == services.OTHER_ANSWER:
+        error = OTHER_ANSWER.format(earlier=_word(outcome.swipe.liked), now=_word(data["liked"]))
+        return _card_refused(request, outcome.profile, error, status=409, version=version)
+    if outcome.conflict == services.OLD_ROUND:
+        return _card_refused(request, outcome.profile, OLD_ROUND, status=409, version=version)
+    if outcome.counted:
+        notice, last = (OVERTAKEN if outcome.overtaken else ""), outcome.swipe.pk
+    else:
+        notice, last = ALREADY_RATED, None
+    return _card_response(request, outcome.profile, notice=notice, version=version, last_swipe=last)
 
 
 @require_POST
 def undo(request):
-    profile = services.profile_for_request(request)
-    undone = services.undo_last_swipe(profile)
-    profile.refresh_from_db()
-    return _card_response(request, profile, notice="" if undone else "Nothing to undo in this round.")
+    profile = _reading(request)
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        return _card_refused(request, profile, form.first_error(), status=400)
+    outcome = services.undo_swipe(profile, form.cleaned_data["swipe"])
+    if outcome.status == services.NOT_LAST:
+        return _card_refused(request, outcome.profile, UNDO_NOT_LAST, status=409)
+    return _card_response(request, outcome.profile, notice=UNDO_NOTICES[outcome.status])
 
 
 @require_POST
+@with_visitor_cookie
 def reshuffle(request):
-    profile = services.reshuffle(services.profile_for_request(request))
+    profile = services.reshuffle(_writing(request))
     return _card_response(request, profile, notice="Reshuffled: a new round over every photo.")
 
 
 @require_GET
 def recommendations(request):
-    profile = services.ensure_current_scores(services.profile_for_request(request))
+    profile = services.ensure_current_scores(_reading(request))
     show_all = request.GET.get("all") == "1"
     recs = selectors.recommendations(profile, limit=None if show_all else selectors.TOP_CITIES)
     top = recs.cities[: selectors.TOP_CITIES]
@@ -114,18 +172,30 @@ def recommendations(request):
 
 @require_POST
 def reset(request):
-    services.reset_profile(services.profile_for_request(request))
+    profile = _reading(request)
+    if profile.pk is not None:
+        services.reset_profile(profile)
     messages.success(request, "Your taste profile was reset. Start swiping again!")
     return redirect("swipes:home")
 
 
+def _welcome(request, token, user, greeting: str = "") -> None:
+    """Merge what the visitor swiped into the account, and say what was kept."""
+    outcome = profiles.attach_visitor_to_user(token, user)
+    said = " ".join(part for part in (greeting, outcome.message() if outcome else "") if part)
+    if said:
+        messages.success(request, said)
+
+
 class VibesLoginView(LoginView):
-    """Logging in keeps what the visitor swiped anonymously: the session's profile merges into the account's."""
+    """Logging in keeps what the visitor swiped anonymously: its profile merges into the account's, the
+    newest answer of each photo winning, and the message says what was kept."""
 
     def form_valid(self, form):
-        anonymous_profile_id = self.request.session.get(services.SESSION_PROFILE_KEY)
+        token = visitor_token(self.request)
         response = super().form_valid(form)
-        services.attach_session_profile_to_user(anonymous_profile_id, form.get_user())
+        _welcome(self.request, token, form.get_user())
+        forget_visitor(response)
         return response
 
 
@@ -135,11 +205,12 @@ def signup(request):
         return redirect("swipes:home")
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        anonymous_profile_id = request.session.get(services.SESSION_PROFILE_KEY)
+        token = visitor_token(request)
         user = form.save()
         # Two authentication backends (axes first, which holds no accounts): name the one that does.
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        services.attach_session_profile_to_user(anonymous_profile_id, user)
-        messages.success(request, f"Welcome, {user.username}! Your swipes are saved to your account.")
-        return redirect("swipes:home")
+        _welcome(request, token, user, greeting=f"Welcome, {user.username}!")
+        response = redirect("swipes:home")
+        forget_visitor(response)
+        return response
     return render(request, "registration/signup.html", {"form": form})

@@ -10,7 +10,8 @@ from mlworker.models import ModelVersion, PhotoPrediction
 from swipes.engine import engine_for
 from swipes.models import Swipe
 from swipes.recommender import scoring
-from swipes.selectors import profile_for_session_cookie, replayed_state
+from swipes.selectors import profile_for_visitor_cookie, replayed_state
+from swipes.visitors import VISITOR_COOKIE
 
 PHOTO_INPUT = '#swipe-form input[name="photo"]'
 
@@ -52,14 +53,16 @@ def assert_card_shows_its_photo(page: Page) -> int:
 
 
 def the_profile(page: Page):
-    """The anonymous profile behind this browser context's session cookie."""
-    keys = [c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
-    assert len(keys) == 1, f"expected one session cookie, found {keys}"
-    return profile_for_session_cookie(keys[0])
+    """The anonymous profile behind this browser context's visitor cookie (None before its first swipe)."""
+    tokens = [c["value"] for c in page.context.cookies() if c["name"] == VISITOR_COOKIE]
+    assert len(tokens) == 1, f"expected one visitor cookie, found {tokens}"
+    return profile_for_visitor_cookie(tokens[0])
 
 
 def swipe_log(profile) -> list[tuple[int, bool, bool]]:
-    """(photo id, liked, live) for every swipe of the profile, oldest first."""
+    """(photo id, liked, live) for every swipe of the profile, oldest first ([] before the first swipe)."""
+    if profile is None:
+        return []
     return [
         (photo_id, liked, undone_at is None)
         for photo_id, liked, undone_at in Swipe.objects.filter(profile=profile)

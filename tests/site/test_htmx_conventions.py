@@ -14,7 +14,7 @@ from cities.models import Photo
 from jobs.models import Job
 from mlworker.views import VISITOR_KEY
 from swipes.models import Swipe, UserProfile
-from swipes.views import ALREADY_RATED, PHOTO_GONE
+from swipes.views import ALREADY_RATED, OTHER_ANSWER, PHOTO_GONE
 from vibes_site.htmx import render_htmx
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -66,7 +66,7 @@ def swiping(photo_set):
 @pytest.mark.parametrize("path", ["/swipe/", "/undo/", "/reshuffle/"])
 def test_the_card_actions_vary_on_htmx_fragment_and_redirect_alike(swiping, path):
     client, _, photo_id = swiping
-    data = {"photo": photo_id, "liked": "1"}
+    data = {"photo": photo_id, "liked": "1", "swipe": 1}  # undo names a swipe (none of this visitor's)
     fragment = client.post(path, data, **HX)
     assert fragment.status_code == 200 and not is_page(fragment) and 'id="deck"' in fragment.content.decode()
     page = client.post(path, data)
@@ -165,11 +165,22 @@ def test_a_malformed_htmx_swipe_is_a_400_fragment_with_the_forms_error(swiping, 
 def test_a_photo_already_rated_in_another_tab_counts_once_and_says_so(swiping):
     client, _, photo_id = swiping
     first = client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
-    again = client.post("/swipe/", {"photo": photo_id, "liked": "0"}, **HX)  # the other tab's stale card
+    again = client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)  # the other tab's stale card
     assert ALREADY_RATED not in first.content.decode()
     assert again.status_code == 200 and ALREADY_RATED in again.content.decode()
     assert list(Swipe.objects.values_list("photo_id", "liked")) == [(photo_id, True)]
     assert UserProfile.objects.get().swipe_count == 1
+
+
+@pytest.mark.django_db
+def test_the_other_answer_from_another_tab_is_a_409_fragment_that_says_which_answer_stands(swiping):
+    client, _, photo_id = swiping
+    client.post("/swipe/", {"photo": photo_id, "liked": "1"}, **HX)
+    other = client.post("/swipe/", {"photo": photo_id, "liked": "0"}, **HX)  # the other tab said nope
+    assert other.status_code == 409 and other["HX-Retarget"] == "#deck"
+    said = OTHER_ANSWER.format(earlier="like", now="nope").replace("'", "&#x27;")
+    assert said in other.content.decode() and 'id="deck-error"' in other.content.decode()
+    assert list(Swipe.objects.values_list("photo_id", "liked")) == [(photo_id, True)]
 
 
 @pytest.mark.django_db

@@ -3,11 +3,14 @@
 import re
 
 import numpy as np
+from django.contrib.auth.models import AnonymousUser
 
 from mlworker.models import ModelVersion
 from swipes.engine import engine_for
 from swipes.models import UserProfile
+from swipes.profiles import profile_for_writing
 from swipes.selectors import replayed_state
+from swipes.visitors import VISITOR_COOKIE
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -42,3 +45,10 @@ def stored_state(profile: UserProfile) -> np.ndarray:
 def replayed_from_db(profile: UserProfile) -> np.ndarray:
     """The state rebuilt from scratch: the live swipe log, read back from the database, replayed."""
     return replayed_state(profile, ModelVersion.objects.get(is_active=True))
+
+
+def visitor_profile(client) -> UserProfile:
+    """The profile of the anonymous visitor behind a test client, created as its first swipe would."""
+    if VISITOR_COOKIE not in client.cookies:
+        client.get("/")
+    return profile_for_writing(AnonymousUser(), client.cookies[VISITOR_COOKIE].value)

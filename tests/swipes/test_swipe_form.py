@@ -9,7 +9,7 @@ from swipes.forms import SwipeForm
 def test_a_swipe_names_a_photo_and_a_like_or_a_nope(liked, expected):
     form = SwipeForm({"photo": "42", "liked": liked})
     assert form.is_valid(), form.errors
-    assert form.cleaned_data == {"photo": 42, "liked": expected}
+    assert form.cleaned_data == {"photo": 42, "liked": expected, "round": None, "after": None}
 
 
 @pytest.mark.parametrize(

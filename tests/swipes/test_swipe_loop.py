@@ -16,28 +16,16 @@ from mlworker.selectors import active_model
 from swipes import services
 from swipes.engine import engine_for
 from swipes.models import Swipe, UserProfile
-from swipes.selectors import replayed_state
 
-HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def shown_photo_id(response) -> int:
-    return int(re.search(r'name="photo" value="(\d+)"', response.content.decode()).group(1))
-
-
-def swipe_count(response) -> int:
-    return int(re.search(r'id="swipe-count">(\d+)<', response.content.decode()).group(1))
-
-
-def stored_state(profile: UserProfile) -> np.ndarray:
-    """The scorer state the swipe loop saved on the profile (incremental updates)."""
-    profile.refresh_from_db()
-    return engine_for(profile.scores_model).load_state(profile.scores)
-
-
-def replayed_from_db(profile: UserProfile) -> np.ndarray:
-    """The state rebuilt from scratch: the live swipe log, read back from the database, replayed."""
-    return replayed_state(profile, ModelVersion.objects.get(is_active=True))
+from .cards import (
+    HX,
+    replayed_from_db,
+    shown_photo_id,
+    stored_state,
+    swipe_count,
+    undo_target,
+    visitor_profile,
+)
 
 
 @pytest.fixture
@@ -85,11 +73,12 @@ def test_without_javascript_a_plain_post_redirects_back(client_with_photos):
 def test_undo_reverses_the_score_change_exactly(client_with_photos):
     client, _ = client_with_photos
     for liked in ("1", "0", "1"):
-        client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
+        card = client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
     profile = UserProfile.objects.get()
     before_last = replayed_from_db(profile)  # recomputed below after the undo
     last = Swipe.objects.filter(profile=profile).last()
-    response = client.post("/undo/", **HX)
+    assert undo_target(card) == last.pk  # the undo button names the swipe it takes back
+    response = client.post("/undo/", {"swipe": last.pk}, **HX)
     assert swipe_count(response) == 2
     assert shown_photo_id(response) == last.photo_id  # the undone photo comes back
     profile.refresh_from_db()
@@ -105,21 +94,24 @@ def test_undo_never_reaches_into_a_previous_round(client_with_photos):
     client, _ = client_with_photos
     for liked in ("1", "0"):
         client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": liked}, **HX)
-    client.post("/reshuffle/", **HX)
+    reshuffled = client.post("/reshuffle/", **HX)
+    assert undo_target(reshuffled) is None and 'id="btn-undo" disabled' in reshuffled.content.decode()
     profile = UserProfile.objects.get()
     round_one = list(profile.swipes.live().values_list("pk", flat=True))
     before = bytes(profile.scores)
 
-    response = client.post("/undo/", **HX)
+    response = client.post("/undo/", {"swipe": round_one[-1]}, **HX)  # a stale card of round one
     assert "Nothing to undo in this round." in response.content.decode()
     profile.refresh_from_db()
     assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
     assert bytes(profile.scores) == before and profile.swipe_count == 2
 
     this_round = shown_photo_id(client.get("/"))
-    client.post("/swipe/", {"photo": this_round, "liked": "1"}, **HX)
-    assert services.undo_last_swipe(profile).photo_id == this_round
-    assert services.undo_last_swipe(profile) is None  # and no further back than the round's start
+    swiped = client.post("/swipe/", {"photo": this_round, "liked": "1"}, **HX)
+    undone = services.undo_swipe(profile, undo_target(swiped))
+    assert (undone.status, undone.swipe.photo_id) == (services.UNDONE, this_round)
+    # No further back than the round's start, whichever swipe is named.
+    assert services.undo_swipe(profile, round_one[-1]).status == services.NOTHING
     profile.refresh_from_db()
     assert list(profile.swipes.live().values_list("pk", flat=True)) == round_one
     assert profile.swipe_count == 2
@@ -209,7 +201,7 @@ def test_recommendations_rank_liked_cities_first_and_explain_why(client_with_pho
     client, photos = client_with_photos
     empty = client.get("/recommendations/").content.decode()
     assert "Nothing to rank yet" in empty and "Ranked from" not in empty  # no "ranked from 0 swipes"
-    profile = services.profile_for_request(client.get("/").wsgi_request)
+    profile = visitor_profile(client)
     for photo in photos["beta"][:3]:
         services.record_swipe(profile, photo.pk, True)
     services.record_swipe(profile, photos["alpha"][0].pk, False)
@@ -255,7 +247,8 @@ def test_logging_in_merges_the_anonymous_profile_into_the_account(client_with_ph
     anonymous = UserProfile.objects.get(user__isnull=True)
     response = client.post("/accounts/login/", {"username": "ana", "password": "a-long-passphrase"})
     assert response.status_code == 302
-    assert not UserProfile.objects.filter(pk=anonymous.pk).exists()
+    anonymous.refresh_from_db()  # left behind empty, pointing at the account (see profiles.merge_profiles)
+    assert anonymous.merged_into == account and not anonymous.swipes.exists()
     account.refresh_from_db()
     live = account.swipes.live()
     assert account.swipe_count == live.count() >= 2
@@ -275,7 +268,7 @@ def test_signing_up_keeps_what_was_swiped(client_with_photos):
 
 def test_scores_follow_a_model_switch_by_replaying_the_log(client_with_photos, original_scoring):
     client, photos = client_with_photos
-    profile = services.profile_for_request(client.get("/").wsgi_request)
+    profile = visitor_profile(client)
     services.record_swipe(profile, photos["alpha"][0].pk, True)
     old = ModelVersion.objects.get(is_active=True)
     new = ModelVersion.objects.create(
@@ -297,7 +290,6 @@ def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
     photos = [p for city in photo_set().values() for p in city]
     client = Client()
     client.get("/")
-    profile = UserProfile.objects.get()
     barrier = threading.Barrier(2)
     errors = []
 
@@ -321,7 +313,7 @@ def test_two_tabs_swiping_at_once_lose_nothing(photo_set):
     for t in threads:
         t.join()
     assert not errors
-    profile.refresh_from_db()
+    profile = UserProfile.objects.get()  # the first swipes of the two tabs made one profile
     assert profile.swipe_count == 12 == Swipe.objects.filter(profile=profile).count()
     assert np.array_equal(stored_state(profile), replayed_from_db(profile))
 

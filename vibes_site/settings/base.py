@@ -57,7 +57,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "vibes_site.middleware.SessionMiddleware",  # Django's, minus logging out a login that raced a request
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -301,6 +301,7 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "jobs.clear_expired_sessions", "schedule": 24 * 3600.0},
     # Classify Jobs and visitors' photos older than a day (mlworker.services.CLASSIFICATIONS_KEPT_FOR).
     "purge-old-classifications": {"task": "mlworker.purge_old_classifications", "schedule": 3600.0},
+    "remove-empty-anonymous-profiles": {"task": "swipes.remove_empty_anonymous_profiles", "schedule": 3600.0},
 }
 
 # A Job still "running" after this many seconds without a progress report is treated as abandoned.
