@@ -4,11 +4,14 @@ Looking at a card never creates a profile; the first swipe does (profiles.py). N
 session, so an answer that races a login cannot log the person out (swipes/visitors.py).
 """
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
+from django.db import InterfaceError, OperationalError, connection
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -91,6 +94,26 @@ def _card_refused(request, profile, error: str, status: int, **known):
     return retarget_to(response, "#deck") if request.htmx else response
 
 
+def retried_if_the_connection_dies(view):
+    """Run the view once more after a database error of the operational kind: its connection died under
+    it (a failover, a restart, an administrator ending connections), or a deadlock or lock wait gave up.
+    Only for views that name what they change (a swipe its photo and round, an undo its swipe), so the
+    second run either does it or finds it done and says so. (After a connection died inside a transaction,
+    Django has already opened a new one; closing it again costs one reconnect.)"""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block:
+                raise  # inside a caller's transaction, which is the caller's to retry
+            connection.close()
+            return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @require_GET
 @with_visitor_cookie
 def home(request):
@@ -102,6 +125,7 @@ def home(request):
 
 @require_POST
 @with_visitor_cookie
+@retried_if_the_connection_dies
 def swipe(request):
     form = SwipeForm(request.POST)
     if not form.is_valid():
@@ -133,6 +157,7 @@ def swipe(request):
 
 
 @require_POST
+@retried_if_the_connection_dies
 def undo(request):
     profile = _reading(request)
     form = UndoForm(request.POST)
