@@ -5,6 +5,7 @@
 #
 # Knobs (environment): BENCH_DB (default cityvibes_bench), BENCH_REDIS_DB (4), BENCH_PHOTOS (5000),
 # BENCH_CITIES (266), BENCH_CONCURRENCY (8), BENCH_WARMUP (3 s), BENCH_DURATION (15 s),
+# BENCH_FAULT_CLIENTS (50), BENCH_FAULT_DURATION (45 s), BENCH_FAULT_KILLS (4),
 # BENCH_ONLY (run only the benchmarks whose name contains this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,10 @@ run_bench() { # run_bench NAME COMMAND...: run one benchmark, keep going if it f
 # ---------------------------------------------------------------------------------------------------------
 run_bench swipe_roundtrip "$PY" -m bench.swipe_roundtrip $(command -v wrk >/dev/null && echo --wrk) \
   --concurrency "${BENCH_CONCURRENCY:-8}" --warmup "${BENCH_WARMUP:-3}" --duration "${BENCH_DURATION:-15}"
+# The swipe loop under load while the database drops connections (issue 10): acknowledged swipes vs rows,
+# replay equality for every profile, the 5xx count. About a minute.
+run_bench swipe_faults "$PY" -m bench.swipe_faults --clients "${BENCH_FAULT_CLIENTS:-50}" \
+  --duration "${BENCH_FAULT_DURATION:-45}" --kills "${BENCH_FAULT_KILLS:-4}"
 # Scorers x next-photo policies against simulated people (NDCG@5, hit@5, swipes to match the original).
 # --from-db uses the active model's photos when they have CNN vectors and embeddings; otherwise it says why
 # and runs on a synthetic catalogue shaped like a real one (266 cities, uneven photo counts).
