@@ -45,7 +45,7 @@ class SwipeAdmin(admin.ModelAdmin):
 
     list_display = ["profile", "photo", "liked", "round", "created_at", "undone_at"]
     list_filter = ["liked", "round"]
-    list_select_related = ["profile__user"]
+    list_select_related = ["profile__user", "photo__city"]
 
     def has_add_permission(self, request):
         return False

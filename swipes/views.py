@@ -1,6 +1,6 @@
 """Thin views for the swipe loop, recommendations and accounts. Writes go through services and profiles.
 
-Looking at a card never creates a profile; the first swipe does (profiles.py). No view here writes the
+Looking at a card never creates a profile; the first swipe does (profiles.py). No swipe-loop view writes the
 session, so an answer that races a login cannot log the person out (swipes/visitors.py).
 """
 
