@@ -95,10 +95,11 @@ class VirtualUser:
     def step(self, scenario: str) -> bool:
         """One measured request; False if it failed."""
         if scenario == "healthz":
-            status, data = self.request("GET", "/healthz/")
+            # /livez/: the trivial view (/healthz/ now queries the database and the broker).
+            status, data = self.request("GET", "/livez/")
             if status == 200 and data == b"ok":
                 return True
-            self.errors.append(f"GET /healthz/: HTTP {status}")
+            self.errors.append(f"GET /livez/: HTTP {status}")
             return False
         liked = self.random.choice("01")
         status, data = self.request("POST", "/swipe/", {"photo": self.photo, "liked": liked}, htmx=True)
@@ -263,7 +264,7 @@ def run_wrk(port, server_pid, concurrency, warmup, duration) -> Result | None:
     wrk = shutil.which("wrk")
     if wrk is None:
         return None
-    url = f"http://{HOST}:{port}/healthz/"
+    url = f"http://{HOST}:{port}/livez/"
     threads = str(max(1, min(2, concurrency)))
     base = [wrk, "-t", threads, "-c", str(concurrency)]
     subprocess.run([*base, "-d", f"{max(1, round(warmup))}s", url], capture_output=True, check=True)

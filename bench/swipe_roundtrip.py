@@ -10,7 +10,8 @@ the client's GIL is not the limit. Scenarios, each a warm-up then a fixed measur
                    at random, HX-Request set, and continue with the photo id of the card that comes back
                    (POST /reshuffle/ when the round ends)
   swipe-reshuffled the same after one POST /reshuffle/, so the queue order is permuted by a salt
-  healthz          GET /healthz/: a trivial Django view on the same stack, the yardstick for the ratio
+  healthz          GET /livez/: a trivial Django view on the same stack, the yardstick for the ratio
+                   (the scenario keeps its name; /healthz/ itself now asks the database and the broker)
 
 It prints a markdown table (also written to bench/results/swipe_roundtrip.md) with req/s, p50 and p99 and
 the ratio swipe req/s / healthz req/s, against the targets. It then checks the server's state for every
