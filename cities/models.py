@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .licences import credited_author
+
 
 class City(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
@@ -102,6 +104,28 @@ class Photo(models.Model):
 
     @property
     def credit_line(self) -> str:
-        source = "" if self.is_synthetic else self.source  # the card shows a "synthetic postcard" badge
-        parts = [p for p in (self.author and f"© {self.author}", self.licence, source) if p]
+        """ "© Jane · CC BY-SA 4.0 · wikimedia"; no "©" for CC0 and public-domain photos."""
+        parts = [p for p in (self.credited_author, self.licence, self.credited_source) if p]
         return " · ".join(parts)
+
+    @property
+    def credit_parts(self) -> list[tuple[str, str, str]]:
+        """(text, link, kind) for a credit with links: the author linked to the source page, the licence
+        to its text (CC BY asks for that link), then the source."""
+        author, source = self.credited_author, self.credited_source
+        parts = []
+        if author or self.source_url:
+            parts.append((author or source or "source", self.source_url, "credit"))
+        if self.licence:
+            parts.append((self.licence, self.licence_url, "licence"))
+        if source and (author or not self.source_url):
+            parts.append((source, "", "source"))
+        return parts
+
+    @property
+    def credited_author(self) -> str:
+        return credited_author(self.author, self.licence)
+
+    @property
+    def credited_source(self) -> str:
+        return "" if self.is_synthetic else self.source  # the card shows a "synthetic postcard" badge

@@ -149,21 +149,40 @@ def staff_client(db):
 
 
 @pytest.fixture
-def fake_web():
-    """A local HTTP server standing in for Commons, Google and image hosts (see tests/fakeweb.py)."""
+def fake_dns(monkeypatch):
+    """A resolver at the network edge that answers made-up names (see tests/fakeweb.py FakeDNS)."""
+    from tests.fakeweb import FakeDNS
+
+    return FakeDNS(monkeypatch)
+
+
+@pytest.fixture
+def fake_web(fake_dns):
+    """A local HTTP server standing in for Commons, Openverse and image hosts (see tests/fakeweb.py), under
+    their real names: commons.wikimedia.org, upload.wikimedia.org... resolve to it."""
     from tests.fakeweb import FakeWeb
 
     web = FakeWeb().start()
+    fake_dns.point_at_fake_web(web)
     yield web
     web.stop()
+
+
+# What the tests send as their contact; Wikimedia hosts are refused with the placeholder.
+TEST_USER_AGENT = "CityVibesTests/1.0 (https://cityvibes.test/about; scraper-tests@cityvibes.test)"
 
 
 @pytest.fixture
 def scrape_settings(settings, fake_web):
     """Point the providers at the fake web, allow loopback (only for it), and keep every wait short."""
+    from tests.fakeweb import COMMONS_HOST, OPENVERSE_HOST
+
     settings.SCRAPE_ALLOW_LOOPBACK = True
-    settings.WIKIMEDIA_API_URL = fake_web.url("/w/api.php")
-    settings.GOOGLE_CSE_URL = fake_web.url("/customsearch/v1")
+    settings.SCRAPE_USER_AGENT = TEST_USER_AGENT
+    settings.WIKIMEDIA_API_URL = fake_web.url("/w/api.php", COMMONS_HOST)
+    settings.OPENVERSE_API_URL = fake_web.url("/v1/", OPENVERSE_HOST)
+    settings.OPENVERSE_CLIENT_ID = settings.OPENVERSE_CLIENT_SECRET = ""
+    settings.OPENVERSE_API_INTERVAL_SECONDS = 0
     settings.SCRAPE_CONNECT_TIMEOUT = 2.0
     settings.SCRAPE_READ_TIMEOUT = 2.0
     settings.SCRAPE_DEADLINE_SECONDS = 20.0

@@ -41,8 +41,8 @@ class PhotoUploadForm(forms.Form):
 
 
 PROVIDER_LABELS = {
-    "wikimedia": "Wikimedia Commons (free licences only; no key needed)",
-    "google": "Google Custom Search (needs GOOGLE_CSE_KEY and GOOGLE_CSE_ID)",
+    "wikimedia": "Wikimedia Commons (free licences only; no key; needs SCRAPE_USER_AGENT with your contact)",
+    "openverse": "Openverse: Flickr, Commons and more (free licences only; no key needed)",
     "urls": "A list of image URLs (below)",
 }
 

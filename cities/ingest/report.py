@@ -1,9 +1,12 @@
 """What an ingestion run did: the one report that an upload, a folder import and a scrape all return."""
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 MAX_LISTED = 100  # entries of each list in a Job's result; the counts are always exact
 MAX_PHOTO_IDS = 1000
+MAX_REASONS = 3  # in a job's message: the commonest reasons a photo was not stored
+NOT_FREE = "not freely licensed"  # the reason providers give for leaving out a licence we do not take
 
 
 def _plural(n: int, word: str, plural: str = "") -> str:
@@ -35,7 +38,8 @@ class IngestReport:
     errors: list[Skipped] = field(default_factory=list)
     # Scrapes only: each city's photos from the source before the run, and its target.
     cities: dict[str, dict] = field(default_factory=dict)  # slug -> {"had", "target", "stored"}
-    skipped_unfree: int = 0  # candidates a provider left out for their licence, before any download
+    # Candidates a provider left out before any download, by reason: {"not freely licensed": 4, ...}.
+    left_out: dict[str, int] = field(default_factory=dict)
     announced: int = 0  # how many of `stored` have been handed on for predictions (store.announce_new_photos)
 
     def duplicate(self, name: str, reason: str, city: str = "", existing: int | None = None) -> None:
@@ -51,14 +55,35 @@ class IngestReport:
     def problems(self) -> list[Skipped]:
         return self.rejected + self.errors
 
+    @property
+    def skipped_unfree(self) -> int:
+        return self.left_out.get(NOT_FREE, 0)
+
+    def commonest_reasons(self) -> str:
+        """ "HTTP 404 (3); not an image (1)": why photos were not stored, commonest first, in words."""
+        counts = Counter(problem.reason for problem in self.problems)
+        listed = [f"{reason} ({n})" if n > 1 else reason for reason, n in counts.most_common(MAX_REASONS)]
+        more = len(counts) - MAX_REASONS
+        return "; ".join(listed) + (f"; and {_plural(more, 'other reason')}" if more > 0 else "")
+
+    def headline(self) -> str:
+        """The job message: how many were stored and, when some were not, why, before the counts."""
+        if not self.problems:
+            return f"{self.summary()}."
+        if not self.stored:
+            return f"Nothing stored: {self.commonest_reasons()}. {self.summary()}."
+        not_stored = _plural(len(self.problems), "other")
+        return f"{_plural(len(self.stored), 'photo')} stored; {not_stored} not: {self.commonest_reasons()}. {self.summary()}."
+
     def summary(self) -> str:
         """One line for people, e.g. "3 photos stored, 1 duplicate skipped, 2 rejected, 0 failed"."""
         text = (
             f"{_plural(len(self.stored), 'photo')} stored, {_plural(len(self.duplicates), 'duplicate')} "
             f"skipped, {len(self.rejected)} rejected, {len(self.errors)} failed"
         )
-        if self.skipped_unfree:
-            text += f", {self.skipped_unfree} not freely licensed"
+        for reason, n in self.left_out.items():
+            if n:
+                text += f", {n} {reason}" if reason == NOT_FREE else f", {n} left out ({reason})"
         if self.cities:
             progress = [f"{slug} {c['had'] + c['stored']}/{c['target']}" for slug, c in self.cities.items()]
             text += f" ({', '.join(progress)})"
@@ -79,7 +104,7 @@ class IngestReport:
         scrape, the cities left short), so the job page can tell a run that did nothing useful from one that
         did."""
         return {
-            "message": f"{self.summary()}.",
+            "message": self.headline(),
             "achieved": len(self.stored),
             "errors": [str(problem) for problem in self.problems[:MAX_LISTED]] + self.shortfalls(),
             "stored": len(self.stored),
@@ -87,6 +112,7 @@ class IngestReport:
             "rejected": len(self.rejected),
             "failed": len(self.errors),
             "skipped_unfree": self.skipped_unfree,
+            "left_out": self.left_out,
             "cities": self.cities,
             "photo_ids": self.stored[:MAX_PHOTO_IDS],
             "duplicate_list": [str(duplicate) for duplicate in self.duplicates[:MAX_LISTED]],

@@ -1,24 +1,24 @@
 """Outbound HTTP for scraping: public addresses only, polite, and never more bytes than we can swallow.
 
-Every request the scraper makes (API calls and image downloads alike) goes through `SafeFetcher.get`:
+Every request the scraper makes (API calls and image downloads alike) goes through a `SafeFetcher`:
 
-- SSRF guard: http and https only. The host is resolved and every address it resolves to must be public
-  (not loopback, private, link-local, multicast, reserved, unspecified...). The connection then goes to the
-  address that was checked, so a second DNS answer cannot swap in an internal one (DNS rebinding). Redirects
-  are followed by hand, a bounded number of hops, each one checked the same way.
-- Politeness: a minimum interval between two requests to one host (across threads), connect and read
-  timeouts plus an overall deadline, and bounded retries with exponential backoff for connection errors,
-  timeouts and 5xx answers. A 4xx answer is final.
+- SSRF guard (ssrf.py): http and https only, and every address the host resolves to must be public. The
+  connection then goes to the address that was checked, so a second DNS answer cannot swap in an internal
+  one (DNS rebinding). Redirects are followed by hand, a bounded number of hops, each one checked the same way.
+- Politeness (politeness.py): per host, a cap on requests in flight (2 for Wikimedia) and a minimum interval
+  between starts, across threads; Wikimedia hosts only with a User-Agent naming a real contact. Connect and
+  read timeouts plus an overall deadline; bounded retries for connection errors, timeouts, 5xx and 429
+  answers, after the host's Retry-After (seconds or an HTTP date) when it sends one, else with exponential
+  backoff, and never past the deadline. Any other 4xx answer is final.
 - Size: the body is streamed and dropped as soon as it crosses the limit; Content-Length is only a hint.
+- Secrets: log lines name a URL without its query string (where API keys travel); tokens go in headers.
 """
 
-import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3
@@ -27,134 +27,24 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from .politeness import HostRateLimiter, contact_problem, is_wikimedia_host, parse_retry_after
+from .ssrf import FetchError, Target, TooLarge, TransientFetchError, UnsafeURL, check_url, classify_address
+
+__all__ = [
+    "FetchError",
+    "HostRateLimiter",
+    "SafeFetcher",
+    "TooLarge",
+    "TransientFetchError",
+    "UnsafeURL",
+    "check_url",
+    "classify_address",
+]
+
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 CHUNK_BYTES = 64 * 1024
-# NAT64 gateways map this prefix onto IPv4, so an address in it is only as public as the IPv4 inside.
-NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
-
-
-class FetchError(Exception):
-    """A request that gave no usable answer. `reason` is for people; `retryable` for the retry loop."""
-
-    retryable = False
-
-    def __init__(self, url: str, reason: str):
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-
-
-class TransientFetchError(FetchError):
-    """Worth another try: a connection error, a timeout or a 5xx answer."""
-
-    retryable = True
-
-
-class UnsafeURL(FetchError):
-    """Refused before connecting: not http(s), or a host that is (or resolves to) a non-public address."""
-
-
-class TooLarge(FetchError):
-    """The body crossed the size limit; we stopped reading there."""
-
-
-def classify_address(address: str, *, allow_loopback: bool = False) -> str | None:
-    """Why we must not connect to this IP address ("private", "link-local"...), or None if it is public."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id ("fe80::1%eth0")
-    if ip.version == 6:
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and ip in NAT64_PREFIX:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return classify_address(str(embedded), allow_loopback=allow_loopback)
-    if ip.is_loopback:
-        return None if allow_loopback else "loopback"
-    for reason, hit in (
-        ("unspecified", ip.is_unspecified),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-        ("not globally routable", not ip.is_global),
-    ):
-        if hit:
-            return reason
-    return None
-
-
-@dataclass(frozen=True)
-class Target:
-    """One checked hop: where the URL points and the address we will connect to."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-    address: str
-    request_target: str  # path and query, as sent on the request line
-    host_header: str
-
-
-def resolve(url: str, host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        error = TransientFetchError if exc.errno == socket.EAI_AGAIN else FetchError
-        raise error(url, f"cannot resolve {host} ({exc.strerror})") from None
-    return list(dict.fromkeys(info[4][0] for info in infos))
-
-
-def check_url(url: str, *, allow_loopback: bool) -> Target:
-    """The Target for `url`, or UnsafeURL. Every address the host resolves to must be public."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise UnsafeURL(url, f"only http and https URLs are fetched, not '{scheme or 'none'}'")
-    try:
-        host, port = parts.hostname, parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        raise UnsafeURL(url, "the port is not a number") from None
-    if not host:
-        raise UnsafeURL(url, "the URL has no host")
-    addresses = resolve(url, host, port)
-    for address in addresses:
-        reason = classify_address(address, allow_loopback=allow_loopback)
-        if reason:
-            raise UnsafeURL(url, f"{host} resolves to {address}, a {reason} address")
-    if not addresses:
-        raise FetchError(url, f"{host} resolves to no address")
-    bracketed = f"[{host}]" if ":" in host else host
-    default_port = port == (443 if scheme == "https" else 80)
-    return Target(
-        url=url,
-        scheme=scheme,
-        host=host,
-        port=port,
-        address=addresses[0],
-        request_target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        host_header=bracketed if default_port else f"{bracketed}:{port}",
-    )
-
-
-class HostRateLimiter:
-    """At most one request per `interval` seconds to each host, shared by all threads of a fetcher."""
-
-    def __init__(self, interval: float):
-        self.interval = interval
-        self._next_slot: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, host: str) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot.get(host, now))
-            self._next_slot[host] = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 @dataclass(frozen=True)
@@ -162,6 +52,13 @@ class Fetched:
     url: str  # after redirects
     content_type: str  # lower case, without parameters
     body: bytes
+    headers: dict = field(default_factory=dict)  # names in lower case
+
+
+def loggable(url: str) -> str:
+    """`url` without its query string, for log lines: keys and tokens travel there."""
+    parts = urlsplit(url)
+    return parts._replace(query="…" if parts.query else "", fragment="").geturl()
 
 
 @dataclass(frozen=True)
@@ -197,7 +94,10 @@ class SafeFetcher:
         self.retries = settings.SCRAPE_RETRIES if retries is None else retries
         self.backoff = settings.SCRAPE_BACKOFF_SECONDS
         self.user_agent = f"{settings.SCRAPE_USER_AGENT} urllib3/{urllib3.__version__}"
-        self.limiter = HostRateLimiter(settings.SCRAPE_HOST_INTERVAL_SECONDS)
+        self.contact_problem = contact_problem(settings.SCRAPE_USER_AGENT)
+        self.limiter = HostRateLimiter(
+            settings.SCRAPE_HOST_INTERVAL_SECONDS, max_in_flight=settings.SCRAPE_HOST_MAX_IN_FLIGHT
+        )
         self.pool_size = pool_size
         self._pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
         self._lock = threading.Lock()
@@ -215,36 +115,95 @@ class SafeFetcher:
             pool.close()
 
     def get(
-        self, url: str, *, accept: tuple[str, ...], max_bytes: int, params: dict | None = None
+        self,
+        url: str,
+        *,
+        accept: tuple[str, ...],
+        max_bytes: int,
+        params: dict | None = None,
+        headers: dict | None = None,
     ) -> Fetched:
         """GET `url`, following up to SCRAPE_MAX_REDIRECTS checked redirects. Raises FetchError."""
         deadline = time.monotonic() + self.deadline_seconds
         current = with_params(url, params)
         for _hop in range(self.max_redirects + 1):
-            target = check_url(current, allow_loopback=self.allow_loopback)
-            answer = self._with_retries(target, accept, max_bytes, deadline)
+            target = self._target(current)
+            answer = self._with_retries("GET", target, accept, max_bytes, deadline, headers or {})
             if isinstance(answer, Fetched):
                 return answer
             current = urljoin(current, answer.location)
         raise FetchError(url, f"more than {self.max_redirects} redirects")
 
-    def get_json(self, url: str, params: dict | None = None, *, max_bytes: int = 5 * 1024 * 1024):
-        fetched = self.get(url, params=params, accept=("application/json",), max_bytes=max_bytes)
+    def post_form(self, url: str, fields: dict, *, max_bytes: int = 1024 * 1024) -> dict:
+        """POST `fields` as a form to a JSON API (e.g. an OAuth2 token endpoint); no redirects. The JSON."""
+        target = self._target(url)
+        body = urlencode(fields).encode()
+        extra = {"Content-Type": "application/x-www-form-urlencoded"}
+        answer = self._with_retries(
+            "POST",
+            target,
+            ("application/json",),
+            max_bytes,
+            time.monotonic() + self.deadline_seconds,
+            extra,
+            body,
+        )
+        if not isinstance(answer, Fetched):
+            raise FetchError(url, "answered a POST with a redirect")
+        return self._json(answer)
+
+    def get_json(
+        self, url: str, params: dict | None = None, *, headers: dict | None = None, max_bytes=5 << 20
+    ):
+        return self.get_json_answer(url, params, headers=headers, max_bytes=max_bytes)[0]
+
+    def get_json_answer(
+        self, url: str, params: dict | None = None, *, headers: dict | None = None, max_bytes: int = 5 << 20
+    ) -> tuple[dict, dict]:
+        """The JSON and the response headers (lower-case names): APIs say "slow down" in headers."""
+        fetched = self.get(
+            url, params=params, headers=headers, accept=("application/json",), max_bytes=max_bytes
+        )
+        return self._json(fetched), fetched.headers
+
+    @staticmethod
+    def _json(fetched: Fetched):
         try:
             return json.loads(fetched.body)
         except ValueError as exc:
-            raise FetchError(url, f"the answer is not valid JSON ({exc})") from None
+            raise FetchError(fetched.url, f"the answer is not valid JSON ({exc})") from None
 
-    def _with_retries(self, target: Target, accept, max_bytes: int, deadline: float):
+    def _target(self, url: str) -> Target:
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        if self.contact_problem and is_wikimedia_host(host):
+            raise FetchError(url, self.contact_problem)  # before anything reaches Wikimedia
+        return check_url(url, allow_loopback=self.allow_loopback)
+
+    def _with_retries(
+        self, method, target: Target, accept, max_bytes: int, deadline: float, headers, body=None
+    ):
         for attempt in range(self.retries + 1):
             try:
-                return self._request(target, accept, max_bytes, deadline)
+                return self._request(method, target, accept, max_bytes, deadline, headers, body)
             except TransientFetchError as exc:
-                pause = self.backoff * 2**attempt
-                if attempt == self.retries or time.monotonic() + pause > deadline:
+                if attempt == self.retries:
                     raise
-                log.info("retrying %s in %.1f s: %s", target.url, pause, exc.reason)
-                time.sleep(pause)
+                asked = exc.retry_after is not None
+                pause = exc.retry_after if asked else self.backoff * 2**attempt
+                if time.monotonic() + pause > deadline:
+                    if asked:  # waiting would outlast this request's deadline: stop now, say why
+                        raise FetchError(
+                            target.url, f"{exc.reason}; asked to retry after {pause:g} s, past the deadline"
+                        ) from None
+                    raise
+                log.info("retrying %s in %.1f s: %s", loggable(target.url), pause, exc.reason)
+                if asked:
+                    self.limiter.pause(target.host, pause)  # every thread waits for this host, not only us
+                else:
+                    time.sleep(pause)
         raise AssertionError("unreachable")
 
     def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
@@ -269,12 +228,21 @@ class SafeFetcher:
                 self._pools[key] = pool
         return pool
 
-    def _request(self, target: Target, accept, max_bytes: int, deadline: float):
+    def _request(self, method, target: Target, accept, max_bytes: int, deadline: float, extra, body):
+        try:
+            with self.limiter.slot(target.host, timeout=deadline - time.monotonic()):
+                return self._request_in_slot(method, target, accept, max_bytes, deadline, extra, body)
+        except TimeoutError:
+            raise FetchError(
+                target.url, f"no free connection to {target.host} within {self.deadline_seconds:g} s"
+            ) from None
+
+    def _request_in_slot(self, method, target: Target, accept, max_bytes: int, deadline: float, extra, body):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(target.url, f"gave up after {self.deadline_seconds:g} s")
-        self.limiter.wait(target.host)
         headers = {
+            **extra,
             "Host": target.host_header,
             "User-Agent": self.user_agent,
             "Accept": ", ".join(accept),
@@ -286,8 +254,9 @@ class SafeFetcher:
         )
         try:
             response = self._pool(target).urlopen(
-                "GET",
+                method,
                 target.request_target,
+                body=body,
                 headers=headers,
                 redirect=False,
                 retries=False,
@@ -314,8 +283,10 @@ class SafeFetcher:
         status = response.status
         if status in REDIRECT_STATUSES and response.headers.get("Location"):
             return _Redirect(response.headers["Location"])
-        if status >= 500:
-            raise TransientFetchError(target.url, f"HTTP {status}")
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            words = " (too many requests)" if status == 429 else ""
+            raise TransientFetchError(target.url, f"HTTP {status}{words}", retry_after)
         if status != 200:
             raise FetchError(target.url, f"HTTP {status}")
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -341,4 +312,28 @@ class SafeFetcher:
             raise TransientFetchError(target.url, "timed out while reading") from None
         except Urllib3Error as exc:
             raise TransientFetchError(target.url, f"the download broke off ({type(exc).__name__})") from None
-        return Fetched(url=target.url, content_type=content_type, body=b"".join(chunks))
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Fetched(url=target.url, content_type=content_type, body=b"".join(chunks), headers=headers)
+
+
+def unreachable_because(url: str, params: dict | None = None, *, timeout: float = 4.0) -> str | None:
+    """None if the JSON API at `url` answers within about `timeout` seconds; otherwise why not (for people).
+
+    The probe runs on a thread so that a resolver that hangs cannot hold the caller past the timeout.
+    """
+    outcome: dict[str, str] = {}
+
+    def probe():
+        try:
+            with SafeFetcher(timeout=timeout, retries=0) as fetcher:
+                fetcher.get_json(url, params)
+            outcome["ok"] = "yes"
+        except FetchError as exc:
+            outcome["why"] = exc.reason
+
+    thread = threading.Thread(target=probe, name="api-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1)
+    if thread.is_alive():
+        return f"no answer within {timeout:g} s"
+    return None if outcome.get("ok") else outcome.get("why", "unknown error")

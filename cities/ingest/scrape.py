@@ -20,8 +20,16 @@ from django.conf import settings
 from django.utils.text import slugify
 
 from ..models import City, Photo
-from .providers import IMAGE_TYPES, PROVIDER_NAMES, Candidate, Provider, ProviderError, make_provider
-from .providers.google import check_google_configured
+from .providers import (
+    IMAGE_TYPES,
+    PROVIDER_NAMES,
+    Candidate,
+    Provider,
+    ProviderError,
+    check_configured,
+    make_provider,
+    unknown_provider,
+)
 from .providers.urllist import parse_url_list
 from .report import IngestReport
 from .safe_http import FetchError, SafeFetcher, TooLarge, UnsafeURL
@@ -77,7 +85,7 @@ def build_request(
     if unknown:
         raise ScrapeError(f"unknown city slug{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
     if provider not in PROVIDER_NAMES:
-        raise ScrapeError(f"unknown provider '{provider}' (choose from {', '.join(PROVIDER_NAMES)})")
+        raise ScrapeError(str(unknown_provider(provider)))
     if not isinstance(per_city, int) or not 1 <= per_city <= MAX_PER_CITY:
         raise ScrapeError(f"photos per city must be between 1 and {MAX_PER_CITY}, not {per_city}")
     if not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -92,8 +100,7 @@ def build_request(
                     f"query template '{query[:120]}' must contain {{city}} (120 characters at most)"
                 )
     try:
-        if provider == "google":
-            check_google_configured()
+        check_configured(provider)  # after the input: a settings problem is for whoever deploys
         if provider == "urls":
             _check_url_list(urls, slugs)
     except ProviderError as exc:
@@ -165,7 +172,7 @@ class _CityRun:
             try:
                 per_query.append(self.provider.search(query, city_slug=self.city.slug, limit=limit))
             except ProviderError as exc:
-                self.report.error(query, str(exc), self.city.slug)
+                self.report.error(f"the search '{query}'", exc.reason, self.city.slug)
         seen, ordered = set(), []
         # Alternate between the queries ("skyline", "street", "skyline"...) for variety.
         for candidate in chain.from_iterable(zip_longest(*per_query)):
@@ -261,5 +268,5 @@ def scrape(request: ScrapeRequest, *, progress: Progress | None = None) -> Inges
             settled += needs[city.slug]
             if progress:
                 progress(settled, total, f"{city.name} done; {len(report.stored)} photos stored so far")
-        report.skipped_unfree = getattr(provider, "skipped_unfree", 0)
+        report.left_out = dict(provider.left_out)
     return report

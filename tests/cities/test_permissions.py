@@ -20,7 +20,7 @@ def upload(client, city):
 
 
 def scrape(client, city):
-    data = {"action": "scrape_photos", "_selected_action": [city.pk], "apply": "1", "provider": "wikimedia"}
+    data = {"action": "scrape_photos", "_selected_action": [city.pk], "apply": "1", "provider": "openverse"}
     return client.post(CITIES, data | {"per_city": "2", "queries": "{city} skyline"})
 
 

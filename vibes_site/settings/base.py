@@ -210,31 +210,36 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Photo scraping (cities/ingest/providers, cities/ingest/scrape.py; see docs/ingestion.md).
-# Wikimedia asks every client to identify itself with a contact; set SCRAPE_USER_AGENT in production
-# (the HTTP library and its version are appended).
-SCRAPE_USER_AGENT = env.str(
-    "SCRAPE_USER_AGENT",
-    default="CityVibes/1.0 (https://github.com/city-vibes/city-vibes; cityvibes-admin@example.org)",
+# Wikimedia serves bots only when their User-Agent names a real contact: the scraper refuses Commons (and any
+# Wikimedia host) while this is still the placeholder. The HTTP library and its version are appended.
+SCRAPE_USER_AGENT = env.str("SCRAPE_USER_AGENT", default="") or (
+    "CityVibes/1.0 (https://github.com/city-vibes/city-vibes; cityvibes-admin@example.org)"
 )
 # Tests only: lets the scraper fetch from 127.0.0.1 (their stand-in server). Private, link-local and
 # other non-public addresses stay refused either way.
 SCRAPE_ALLOW_LOOPBACK = env.bool("SCRAPE_ALLOW_LOOPBACK", default=False)
 SCRAPE_CONNECT_TIMEOUT = env.float("SCRAPE_CONNECT_TIMEOUT", default=5.0)
 SCRAPE_READ_TIMEOUT = env.float("SCRAPE_READ_TIMEOUT", default=15.0)
-SCRAPE_DEADLINE_SECONDS = env.float("SCRAPE_DEADLINE_SECONDS", default=60.0)  # one request, all retries
+# One request, all retries, redirects and Retry-After waits included.
+SCRAPE_DEADLINE_SECONDS = env.float("SCRAPE_DEADLINE_SECONDS", default=60.0)
 SCRAPE_MAX_DOWNLOAD_BYTES = env.int("SCRAPE_MAX_DOWNLOAD_BYTES", default=MAX_IMAGE_BYTES)
 SCRAPE_MAX_REDIRECTS = env.int("SCRAPE_MAX_REDIRECTS", default=5)
-SCRAPE_RETRIES = env.int("SCRAPE_RETRIES", default=3)  # after the first try; 5xx and connection errors only
+SCRAPE_RETRIES = env.int("SCRAPE_RETRIES", default=3)  # after the first try; 5xx, 429 and connection errors
 SCRAPE_BACKOFF_SECONDS = env.float("SCRAPE_BACKOFF_SECONDS", default=1.0)  # doubled after each retry
 SCRAPE_HOST_INTERVAL_SECONDS = env.float("SCRAPE_HOST_INTERVAL_SECONDS", default=0.25)  # per host
-WIKIMEDIA_API_URL = env.str("WIKIMEDIA_API_URL", default="https://commons.wikimedia.org/w/api.php")
-# Commons serves a scaled copy of this width (a standard thumbnail step), lighter than most originals.
+# Requests in flight to one host; Wikimedia hosts get at most 2 whatever this says (their Robot policy).
+SCRAPE_HOST_MAX_IN_FLIGHT = env.int("SCRAPE_HOST_MAX_IN_FLIGHT", default=8)
+WIKIMEDIA_API_URL = env.str("WIKIMEDIA_API_URL", default="") or "https://commons.wikimedia.org/w/api.php"
+# Commons serves scaled copies at standard widths only (20, 40, 60, 120, 250, 330, 500, 960, 1280, 1920, 3840);
+# another value is rounded down to one of them.
 WIKIMEDIA_THUMB_WIDTH = env.int("WIKIMEDIA_THUMB_WIDTH", default=1280)
-GOOGLE_CSE_URL = env.str("GOOGLE_CSE_URL", default="https://www.googleapis.com/customsearch/v1")
-GOOGLE_CSE_KEY = env.str("GOOGLE_CSE_KEY", default="")
-GOOGLE_CSE_ID = env.str("GOOGLE_CSE_ID", default="")
-# Google's licence filter; Google reports no licence per image, so photos from it are marked unverified.
-GOOGLE_CSE_RIGHTS = env.str("GOOGLE_CSE_RIGHTS", default="cc_publicdomain|cc_attribute|cc_sharealike")
+# Openverse (openly licensed images from Flickr, Wikimedia and more). Anonymous use works; a client id and
+# secret (OAuth2 client credentials, https://api.openverse.org/v1/#tag/auth) raise the rate limits.
+OPENVERSE_API_URL = env.str("OPENVERSE_API_URL", default="") or "https://api.openverse.org/v1/"
+OPENVERSE_CLIENT_ID = env.str("OPENVERSE_CLIENT_ID", default="")
+OPENVERSE_CLIENT_SECRET = env.str("OPENVERSE_CLIENT_SECRET", default="")
+# About one API call a second is what Openverse grants anonymous clients.
+OPENVERSE_API_INTERVAL_SECONDS = env.float("OPENVERSE_API_INTERVAL_SECONDS", default=1.0)
 
 # Celery. With no broker configured, kombu's filesystem transport needs no server; a real worker
 # process (make demo) still runs every job.

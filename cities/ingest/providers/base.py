@@ -1,15 +1,23 @@
 """What every photo provider returns: candidate image URLs with the metadata needed to credit them."""
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
+
+from ..report import NOT_FREE  # noqa: F401 (the providers' reason for a licence they leave out)
 
 # What we download and store; anything else (SVG, TIFF, GIF, video) is not offered as a candidate.
 IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
 class ProviderError(Exception):
-    """A provider that cannot be used or did not answer; the message is for people."""
+    """A provider that cannot be used or did not answer; the message is for people. `reason` is the cause
+    alone ("cannot resolve commons.wikimedia.org"), without the query, so a report can group alike failures."""
+
+    def __init__(self, message: str, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ProviderNotConfigured(ProviderError):
@@ -32,6 +40,9 @@ class Candidate:
 class Provider(Protocol):
     name: str  # stored as Photo.source; reruns top up per (city, source)
     uses_queries: bool  # False: one search per city, the query templates do not apply
+
+    # Candidates found but left out before any download, by reason ("not freely licensed": n).
+    left_out: Counter[str]
 
     def search(self, query: str, *, city_slug: str, limit: int) -> list[Candidate]: ...
 

@@ -6,6 +6,7 @@ scraped; the scrape service refuses such a list for several cities at once.
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 
 from .base import Candidate, ProviderError, http_url
@@ -50,6 +51,7 @@ class UrlListProvider:
 
     def __init__(self, text: str):
         self.lines = parse_url_list(text)
+        self.left_out: Counter[str] = Counter()  # a list is taken as it is: nothing is left out
 
     def search(self, query: str = "", *, city_slug: str, limit: int = 20) -> list[Candidate]:
         matching = [line for line in self.lines if line.city_slug in ("", city_slug)]

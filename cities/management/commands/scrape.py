@@ -15,7 +15,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--cities", required=True, help="Comma-separated city slugs, e.g. berlin,paris")
         parser.add_argument("--per-city", type=int, default=20, help="Target photos per city (default 20).")
-        parser.add_argument("--provider", default="wikimedia", help=f"One of {', '.join(PROVIDER_NAMES)}.")
+        parser.add_argument(
+            "--provider",
+            default="wikimedia",
+            help=f"One of {', '.join(PROVIDER_NAMES)} (default wikimedia).",
+        )
         parser.add_argument(
             "--urls", type=Path, help='For --provider urls: a file of "url" or "url,city-slug".'
         )

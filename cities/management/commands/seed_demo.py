@@ -5,17 +5,24 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cities.ingest.folder import import_folder
-from cities.ingest.providers.wikimedia import commons_reachable
+from cities.ingest.providers.openverse import openverse_unavailable
+from cities.ingest.providers.wikimedia import commons_unavailable
 from cities.ingest.scrape import build_request, scrape
 from cities.models import Photo
 from cities.postcards import DEMO_STYLES, draw_postcard
 from cities.services import seed_cities
 
+# Tried in this order by --real-photos: (provider, name for people, why it cannot be used now or None).
+REAL_PHOTO_SOURCES = (
+    ("wikimedia", "Wikimedia Commons", commons_unavailable),
+    ("openverse", "Openverse", openverse_unavailable),
+)
+
 
 class Command(BaseCommand):
     help = (
         "Load the catalogue and a demo photo set for about 12 cities: synthetic postcards drawn here (no "
-        "network), or with --real-photos, freely licensed photos from Wikimedia Commons when it is reachable."
+        "network), or with --real-photos, freely licensed photos from Wikimedia Commons or else Openverse."
     )
 
     def add_arguments(self, parser):
@@ -24,7 +31,7 @@ class Command(BaseCommand):
             "--real-photos",
             choices=["no", "auto", "yes"],
             default="no",
-            help="auto: scrape Wikimedia Commons if it answers, else draw postcards; yes: scrape or fail.",
+            help="auto: scrape Commons, else Openverse, else draw postcards; yes: scrape one of them or fail.",
         )
 
     def handle(self, *args, per_city: int, real_photos: str, **options):
@@ -48,17 +55,27 @@ class Command(BaseCommand):
         )
 
     def load_real_photos(self, per_city: int, *, required: bool) -> bool:
-        """Scrape the demo cities from Commons (topping up an earlier run). False: use the postcards."""
-        why_not = commons_reachable()
-        if why_not:
-            if required:
-                raise CommandError(f"Wikimedia Commons is not reachable: {why_not}")
-            self.stdout.write(
-                f"Wikimedia Commons is not reachable ({why_not}); using the synthetic postcards instead."
-            )
-            return False
-        self.stdout.write(f"Wikimedia Commons is reachable: scraping {per_city} photos for each demo city…")
-        request = build_request(city_slugs=list(DEMO_STYLES), provider="wikimedia", per_city=per_city)
+        """Scrape the demo cities from Commons, else from Openverse (topping up an earlier run). False: use
+        the postcards."""
+        reasons = []
+        for provider, label, unavailable in REAL_PHOTO_SOURCES:
+            why_not = unavailable()
+            if why_not:
+                self.stdout.write(f"{label} cannot be used ({why_not}).")
+                reasons.append(f"{label}: {why_not}")
+                continue
+            self.stdout.write(f"{label} is reachable: scraping {per_city} photos for each demo city…")
+            if self.scrape_demo_cities(provider, per_city):
+                return True
+            self.stdout.write(f"No photo from {label} could be stored.")
+            reasons.append(f"{label}: no photo could be stored")
+        if required:
+            raise CommandError(f"No source of real photos worked. {'; '.join(reasons)}")
+        self.stdout.write("Using the synthetic postcards instead.")
+        return False
+
+    def scrape_demo_cities(self, provider: str, per_city: int) -> bool:
+        request = build_request(city_slugs=list(DEMO_STYLES), provider=provider, per_city=per_city)
         last_line = [0.0]
 
         def progress(done, total, message=""):
@@ -68,9 +85,4 @@ class Command(BaseCommand):
 
         report = scrape(request, progress=progress)
         self.stdout.write(f"Real photos: {report.summary()}.")
-        if Photo.objects.filter(source="wikimedia", city__slug__in=DEMO_STYLES).exists():
-            return True
-        if required:
-            raise CommandError("Wikimedia Commons answered, but no photo could be stored.")
-        self.stdout.write("No photo could be stored; using the synthetic postcards instead.")
-        return False
+        return Photo.objects.filter(source=provider, city__slug__in=DEMO_STYLES).exists()

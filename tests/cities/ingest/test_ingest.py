@@ -86,7 +86,7 @@ class TestIngest:
         assert (photo.width, photo.height) == (1600, 800)
         with photo.thumbnail.open() as thumb:
             assert max(Image.open(thumb).size) == 480
-        assert photo.credit_line == "© Ann · CC0 · upload"
+        assert photo.credit_line == "Ann · CC0 · upload"  # no "©" under CC0
 
     def test_a_duplicate_is_refused_and_names_the_original(self, make_city):
         first = ingest_photo(make_city("rome"), "a.jpg", jpeg_bytes(seed=9))

@@ -50,7 +50,22 @@ def test_valid_jpeg_and_png_are_stored_with_credit_and_licence(scrape_settings, 
     assert berlin.photos.first().predictions.exists()  # ...which the active (baseline) model answers
 
 
+def test_commons_scaled_copy_is_downloaded_rather_than_the_original(scrape_settings, fake_web, berlin):
+    original = fake_web.add_commons_file("big.jpg", encode(photo_like(3, size=(3000, 2000))), topic="Berlin")
+    tiff = fake_web.add_commons_file(
+        "scan.tif", encode(photo_like(5, size=(900, 600)), "TIFF"), topic="Berlin", mime="image/tiff"
+    )
+    run(per_city=2, queries=["{city}"])
+    sizes = sorted((p.width, p.height) for p in Photo.objects.all())
+    assert sizes == [(900, 600), (1280, 853)]  # a standard width; a TIFF comes as its JPEG rendering
+    assert fake_web.hits[original] == fake_web.hits[tiff] == 0
+    downloads = [r.path.rsplit("/", 1)[-1] for r in fake_web.requests if r.path.startswith("/upload/thumb/")]
+    assert sorted(downloads) == ["1280px-big.jpg", "900px-scan.tif.jpg"]
+    assert {r.host for r in fake_web.requests if r.path.startswith("/upload/")} == {"upload.wikimedia.org"}
+
+
 def test_large_photos_are_downscaled_and_get_a_thumbnail(scrape_settings, fake_web, berlin):
+    fake_web.commons.scaled_copies = False
     fake_web.add_commons_file("big.jpg", encode(photo_like(3, size=(3000, 2000))), topic="Berlin")
     run(per_city=1)
     photo = Photo.objects.get()
@@ -62,6 +77,7 @@ def test_large_photos_are_downscaled_and_get_a_thumbnail(scrape_settings, fake_w
 def test_bad_candidates_are_counted_and_never_fail_the_run(scrape_settings, fake_web, berlin, settings):
     settings.SCRAPE_MAX_DOWNLOAD_BYTES = 1024 * 1024
     settings.MAX_IMAGE_PIXELS = 4_000_000
+    fake_web.commons.scaled_copies = False  # Commons would serve a small copy of the bomb: take the original
     whole = encode(photo_like(4))
     bomb = encode(Image.new("1", (4000, 4000)), "PNG")  # tiny file, 16 Mpx once decoded
     fake_web.add_commons_file("html.jpg", b"<html><body>Not an image</body></html>", topic="Berlin")
@@ -125,17 +141,9 @@ def test_a_rerun_tops_up_without_duplicating(scrape_settings, fake_web, berlin, 
     assert sum(n for path, n in fake_web.hits.items() if path.startswith("/upload/")) == 10
 
 
-def test_google_custom_search_is_used_when_configured(scrape_settings, fake_web, berlin):
-    with pytest.raises(ScrapeError, match="Google Custom Search is not configured: set GOOGLE_CSE_KEY"):
+def test_the_removed_google_provider_is_refused_with_its_reason(berlin):
+    with pytest.raises(ScrapeError, match="Google Custom Search provider was removed.*1 January 2027"):
         build_request(city_slugs=["berlin"], provider="google")
-    scrape_settings.GOOGLE_CSE_KEY, scrape_settings.GOOGLE_CSE_ID = "test-key", "test-engine"
-    fake_web.add_google_item("berlin.jpg", encode(photo_like(60)))
-    fake_web.add_google_item("berlin.gif", b"GIF89a", mime="image/gif")  # not a type we take
-    report = run(provider="google", per_city=3, queries=["{city} skyline"])
-    photo = Photo.objects.get()
-    assert len(report.stored) == 1 and photo.source == "google"
-    assert photo.source_url == "https://photos.example.org/p/berlin.jpg"
-    assert photo.author == "photos.example.org" and photo.licence.startswith("unverified")
 
 
 def test_a_url_list_feeds_the_named_cities(scrape_settings, fake_web, berlin, make_city):

@@ -1,50 +1,12 @@
-"""The providers on their own: licence rules, credit text, paging, URL lists."""
+"""The providers on their own: credit text, paging, URL lists (the licence rule: tests/cities/test_licences.py)."""
 
 import pytest
 
 from cities.ingest.providers import ProviderError, make_provider
 from cities.ingest.providers.urllist import parse_url_list
-from cities.ingest.providers.wikimedia import is_free_licence, plain_text
+from cities.ingest.providers.wikimedia import plain_text, standard_thumb_width
 from cities.ingest.safe_http import SafeFetcher
 from tests.fakeweb import encode, photo_like
-
-
-@pytest.mark.parametrize(
-    "licence",
-    [
-        "CC0",
-        "CC BY 4.0",
-        "CC BY-SA 3.0",
-        "CC-BY-SA-2.5",
-        "cc-by-sa-3.0-de",
-        "Public domain",
-        "PD-US",
-        "CC Zero",
-    ],
-)
-def test_free_licences_are_taken(licence):
-    assert is_free_licence(licence)
-
-
-@pytest.mark.parametrize(
-    "licence",
-    [
-        "CC BY-NC 2.0",
-        "CC BY-NC-SA 4.0",
-        "CC BY-ND 4.0",
-        "Fair use",
-        "Non-free",
-        "All rights reserved",
-        "GFDL",
-        "",
-    ],
-)
-def test_non_free_or_unknown_licences_are_not(licence):
-    assert not is_free_licence(licence)
-
-
-def test_the_non_free_flag_wins_over_the_name():
-    assert not is_free_licence("CC BY-SA 4.0", non_free_flag="true")
 
 
 def test_the_artist_html_is_reduced_to_its_words():
@@ -82,6 +44,13 @@ def test_a_commons_api_error_is_a_provider_error(scrape_settings, fake_web):
 def test_unknown_providers_are_named():
     with pytest.raises(ProviderError, match="unknown provider 'bing'"):
         make_provider("bing", None)
+    with pytest.raises(ProviderError, match="Google Custom Search provider was removed.*1 January 2027"):
+        make_provider("google", None)
+
+
+@pytest.mark.parametrize(("asked", "sent"), [(1280, 1280), (1000, 960), (4000, 3840), (10, 20), (330, 330)])
+def test_commons_is_asked_for_its_standard_thumbnail_widths_only(asked, sent):
+    assert standard_thumb_width(asked) == sent
 
 
 def test_url_lists_take_one_url_per_line_with_an_optional_city():

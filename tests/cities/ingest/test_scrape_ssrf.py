@@ -1,11 +1,8 @@
 """The SSRF guard and the politeness rules of the scraper's HTTP client (cities/ingest/safe_http.py)."""
 
 import shutil
-import socket
 import subprocess
 import time
-from collections import Counter
-from types import SimpleNamespace
 
 import pytest
 
@@ -79,34 +76,6 @@ def test_a_checked_target_connects_to_the_checked_address():
     assert target.address in ("127.0.0.1", "::1")
     assert target.host_header == "localhost:8080"
     assert target.request_target == "/a.jpg?x=1"
-
-
-@pytest.fixture
-def fake_dns(monkeypatch):
-    """A resolver at the network edge (socket.getaddrinfo, which our client and urllib3 both ask) that
-    answers made-up host names and counts the questions. `answers[host]` is one answer per question, the
-    last one repeating. Numeric addresses and other names go to the real resolver.
-
-    Only loopback addresses are ever connected to: the private ones below are only ever checked."""
-    real = socket.getaddrinfo
-    fake = SimpleNamespace(answers={}, asked=Counter())
-
-    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-        if host not in fake.answers:
-            return real(host, port, family, type, proto, flags)
-        fake.asked[host] += 1
-        answers = fake.answers[host]
-        addresses = answers[min(fake.asked[host], len(answers)) - 1]
-        port = int(port or 0)
-        return [
-            (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port, 0, 0))
-            if ":" in a
-            else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port))
-            for a in addresses
-        ]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return fake
 
 
 def test_the_connection_goes_to_the_checked_address_and_the_name_is_not_asked_again(
