@@ -333,6 +333,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # urllib3's DEBUG lines carry whole URLs, query strings (where API keys travel) included.
+    "loggers": {"urllib3": {"level": "INFO"}},
 }
 WHITENOISE_USE_FINDERS = (
     True  # serve static without collectstatic (tests, bench); production runs collectstatic

@@ -114,7 +114,8 @@ class WikimediaProvider:
             error = answer.get("error") or {}
             if error.get("code") != "maxlag":
                 break
-            pause = parse_retry_after(headers.get("retry-after")) or MAXLAG_SECONDS
+            pause = parse_retry_after(headers.get("retry-after"))
+            pause = MAXLAG_SECONDS if pause is None else pause
             if attempt == MAXLAG_RETRIES or pause > self.fetcher.deadline_seconds:
                 reason = f"Commons is lagging ({error.get('lag', '?')} s behind); try again later"
                 raise ProviderError(f"Wikimedia Commons search for '{query}' failed: {reason}", reason=reason)

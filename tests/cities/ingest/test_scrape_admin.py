@@ -158,6 +158,23 @@ def test_a_scrape_that_stored_nothing_says_so_in_its_result(scrape_settings, fak
     )
 
 
+def test_a_scrape_whose_every_request_failed_says_why_in_words_on_its_page(
+    scrape_settings, fake_web, fake_dns, make_city
+):
+    make_city("berlin", "Berlin")
+    fake_dns.unresolvable.add("commons.wikimedia.org")
+    client, _ = client_for(is_staff=True, is_superuser=True)
+    job = scrape_job(["berlin"], 2)
+    assert job.status == Job.Status.FAILED and job.result["achieved"] == 0
+    reason = "cannot resolve commons.wikimedia.org (Name or service not known)"
+    assert job.message.startswith(f"Nothing stored: {reason}. 0 photos stored")
+    assert job.result["errors"][0] == f"berlin: the search 'Berlin': {reason}"
+    page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    status = page[page.index('class="job-progress') : page.index("</details>")]
+    assert "Failed" in status and f'<span class="job-message">Nothing stored: {reason}.' in status
+    assert f"<li>berlin: the search &#x27;Berlin&#x27;: {reason}</li>" in status and "{" not in status
+
+
 def test_a_scrape_that_stored_some_lists_what_went_wrong(scrape_settings, fake_web, make_city):
     make_city("berlin", "Berlin")
     fake_web.add_commons_file("good.jpg", encode(photo_like(310)), topic="Berlin")
@@ -167,6 +184,7 @@ def test_a_scrape_that_stored_some_lists_what_went_wrong(scrape_settings, fake_w
     assert job.result["achieved"] == 1 and job.result["photo_ids"] == [Photo.objects.get().pk]
     error, shortfall = job.result["errors"]
     assert error.startswith("berlin: http://") and "page.jpg: not an image" in error
+    assert job.message.startswith("1 photo stored; 1 other not: not an image")
     assert shortfall.startswith("berlin: 1 of the 2 photos asked for")
     assert job.result["rejected"] == 1 and job.result["failed"] == 0
 
