@@ -53,6 +53,9 @@ def main() -> int:
         MEDIA_ROOT=str(scratch / "media"),
         WIKIMEDIA_API_URL=web.url("/w/api.php"),
         SCRAPE_ALLOW_LOOPBACK="true",  # the stand-in server is on 127.0.0.1
+        # Commons is scraped only by a client that names a contact (the stand-in is not a Wikimedia host, so
+        # its two-connection cap does not apply here).
+        SCRAPE_USER_AGENT="CityVibesBench/1.0 (https://cityvibes.test/bench; bench@cityvibes.test)",
         SCRAPE_HOST_INTERVAL_SECONDS="0",
         LOG_LEVEL="WARNING",
     )

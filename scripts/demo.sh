@@ -12,8 +12,9 @@ export DEBUG=${DEBUG:-1}
 export VIBES_MIN_PHOTO_QUALITY=${VIBES_MIN_PHOTO_QUALITY:-0}
 
 "$VENV/bin/python" manage.py migrate --noinput -v0
-# Real, freely licensed photos from Wikimedia Commons when it answers; synthetic postcards when it does not
-# (DEMO_REAL_PHOTOS=no always draws the postcards).
+# Real, freely licensed photos: from Wikimedia Commons when it answers and SCRAPE_USER_AGENT names your contact
+# (Wikimedia's rule for bots), else from Openverse, else synthetic postcards (DEMO_REAL_PHOTOS=no always draws
+# the postcards). E.g. SCRAPE_USER_AGENT="CityVibes/1.0 (https://your.site; you@your.site)" make demo
 "$VENV/bin/python" manage.py seed_demo --real-photos "${DEMO_REAL_PHOTOS:-auto}"
 ADMIN_LINE=$("$VENV/bin/python" manage.py ensure_admin --username admin ${ADMIN_PASSWORD:+--password "$ADMIN_PASSWORD"})
 
@@ -33,7 +34,7 @@ cat <<MSG
 
   City Vibes is running:   http://127.0.0.1:$PORT/
   Admin:                   http://127.0.0.1:$PORT/admin/   ($ADMIN_LINE)
-  Demo photos: from Wikimedia Commons, or synthetic postcards drawn here (see above).
+  Demo photos: from Wikimedia Commons or Openverse, or synthetic postcards drawn here (see above).
   Ctrl-C stops the web app and the worker.
 
 MSG
