@@ -4,6 +4,7 @@
 - store.py: ingest_one (validate, dedupe, store one image) and the hand-over for predictions
 - report.py: IngestReport, what a run stored, skipped, rejected, and what failed
 - upload.py: the admin upload (files and zips, all or nothing); folder.py: `manage.py import_photos`
-- scrape.py: the scrape service; providers/: where candidates come from; safe_http.py: the SSRF-safe client
+- scrape.py: the scrape service; providers/: where candidates come from (Commons, Openverse, URL lists)
+- safe_http.py: the HTTP client; ssrf.py: what it may connect to; politeness.py: its manners per host
 - forms.py: the admin's upload and scrape forms
 """
