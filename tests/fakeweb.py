@@ -50,6 +50,7 @@ class Seen:
     headers: dict  # names in lower case
     at: float = field(default_factory=time.monotonic)
     body: bytes = b""
+    answered: bool = False
 
 
 class FakeWeb:
@@ -61,8 +62,10 @@ class FakeWeb:
         self.hits: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.requests: list[Seen] = []
-        self.in_flight: Counter[str] = Counter()  # per host, now
-        self.max_in_flight: Counter[str] = Counter()  # per host, the most at once
+        # Per host: requests that arrived and are not answered yet, now and at most. Counted until the answer
+        # starts, a span inside the client's (which ends once it has read the body), so never more than it.
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
         self.searches: list[str] = []  # the search text of every API search, in order
         self._lock = threading.Lock()
         self.commons = FakeCommons(self)
@@ -161,18 +164,24 @@ class FakeWeb:
         try:
             self._answer(request, seen)
         finally:
-            with self._lock:
-                self.in_flight[host] -= 1
+            self._answering(seen)
+
+    def _answering(self, seen: Seen) -> None:
+        with self._lock:
+            if not seen.answered:
+                seen.answered = True
+                self.in_flight[seen.host] -= 1
 
     def _answer(self, request: BaseHTTPRequestHandler, seen: Seen) -> None:
+        route = self.routes.get(seen.path)
+        if route and route.delay:
+            time.sleep(route.delay)
+        self._answering(seen)
         api = self.apis.get(seen.path)
         if api:
             return api(request, seen)
-        route = self.routes.get(seen.path)
         if route is None:
             return self.send(request, seen.path, 404, "text/plain", b"not found")
-        if route.delay:
-            time.sleep(route.delay)
         if route.handler:
             return route.handler(request)
         self.send(request, seen.path, route.status, route.content_type, route.body, route.headers)

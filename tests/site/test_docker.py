@@ -51,8 +51,9 @@ def test_unset_settings_that_compose_passes_as_empty_fall_back_to_their_defaults
     )
 
 
-def test_the_ml_worker_keeps_keras_weights_on_a_volume():
+def test_the_workers_keep_keras_weights_on_a_volume():
     assert "ENV KERAS_HOME=/app/var/keras" in DOCKERFILE
-    ml_worker = COMPOSE[COMPOSE.index("\n  ml-worker:\n") : COMPOSE.index("\n  postgres:\n")]
-    assert "- keras:/app/var/keras" in ml_worker and "- media:/app/media" in ml_worker
-    assert re.search(r"^volumes:\n(  \w+:\n)*  keras:\n", COMPOSE, re.MULTILINE)
+    shared = COMPOSE[COMPOSE.index("x-app: &app") : COMPOSE.index("\nservices:\n")]
+    assert "- keras:/app/var/keras" in shared  # every app service (the ml and classify workers load Keras)
+    assert "volumes:" not in COMPOSE[COMPOSE.index("\n  ml-worker:\n") : COMPOSE.index("\n  postgres:\n")]
+    assert re.search(r"^volumes:\n(  [\w-]+:\n)*  keras:\n", COMPOSE, re.MULTILINE)
