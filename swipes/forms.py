@@ -4,6 +4,9 @@ the undo button posts the id of the swipe it takes back."""
 
 from django import forms
 
+from . import geo
+from .selectors import Narrowing
+
 # Both spellings are accepted: the buttons send 1/0, a hand-written client may send like/dislike.
 LIKED_CHOICES = [("1", "Like"), ("0", "Nope"), ("like", "Like"), ("dislike", "Nope")]
 MAX_ID = 2**63 - 1  # a bigint primary key; larger numbers name nothing at all
@@ -63,3 +66,22 @@ class UndoForm(_PlainErrorsForm):
             "That undo did not say which swipe to take back. Please reload the page and try again.",
         ),
     )
+
+
+class NarrowForm(forms.Form):
+    """GET parameters that narrow the ranking (a plain form without JavaScript; htmx swaps the ranking).
+    The page draws the selects itself, listing only the continents and countries in the ranking."""
+
+    continent = forms.ChoiceField(required=False, choices=[("", "")] + [(c, c) for c in geo.CONTINENTS])
+    country = forms.RegexField(required=False, regex=r"^[A-Za-z]{2}$")
+    hide_visited = forms.BooleanField(required=False)
+
+    def narrowing(self) -> Narrowing:
+        """The valid part of what was asked; anything unknown is ignored (a stale bookmark still works)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return Narrowing(
+            continent=data.get("continent", ""),
+            country=(data.get("country") or "").upper(),
+            hide_visited=bool(data.get("hide_visited")),
+        )

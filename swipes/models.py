@@ -42,6 +42,10 @@ class UserProfile(models.Model):
         "mlworker.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     scores = models.BinaryField(default=b"")
+    reveal_city = models.BooleanField(
+        default=True,
+        help_text='After each swipe, say which city the photo was filed under ("That was Kyoto").',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,3 +100,18 @@ class Swipe(models.Model):
 
     def __str__(self):
         return f"{self.profile} {'♥' if self.liked else '✗'} {self.photo_id}"
+
+
+class VisitedCity(models.Model):
+    """A city the person has been to: "hide cities I've been to" leaves it out of their ranking."""
+
+    profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="visited")
+    city = models.ForeignKey("cities.City", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["profile", "city"], name="one_visit_per_city")]
+        verbose_name_plural = "visited cities"
+
+    def __str__(self):
+        return f"{self.profile} has been to {self.city_id}"

@@ -161,6 +161,10 @@ def merge_profiles(source: UserProfile, target: UserProfile) -> MergeOutcome:
         merged_round = max(source.round, target.round)
         _shift_rounds(target, merged_round - target.round)
         source.swipes.all().update(profile=target, round=F("round") + (merged_round - source.round))
+        # The cities the visitor said they have been to go along (those the account has already are kept).
+        source.visited.exclude(city_id__in=target.visited.values_list("city_id", flat=True)).update(
+            profile=target
+        )
         if source.round > target.round:
             target.queue_salt = source.queue_salt  # carry on with the visitor's order of this round
         target.round = merged_round

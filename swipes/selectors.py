@@ -7,9 +7,12 @@ import numpy as np
 from django.core.cache import cache
 
 from cities.models import City, Photo
+from cities.selectors import scene_tag_counts
 from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
+from . import geo, taste
+from .charts import percent_of_best
 from .engine import StaleState, engine_for
 from .models import Swipe, UserProfile
 from .recommender import scoring
@@ -130,26 +133,67 @@ def profile_for_visitor_cookie(value: str) -> UserProfile | None:
 class RankedCity:
     city: City
     score: float
-    bar: float  # in [-1, 1], relative to the largest absolute score shown
-    rank: int
+    bar: float  # in [-1, 1], relative to the largest absolute score of the whole ranking
+    rank: int  # in the whole ranking, before any narrowing
     why: list[Photo] = field(default_factory=list)
+    shared_tags: list[str] = field(default_factory=list)  # scene words the "why" photos have in common
+    visited: bool = False
+
+    @property
+    def percent(self) -> int:
+        """A share of the best match, as the chart shows it."""
+        return percent_of_best(self.bar)
+
+    @property
+    def percent_text(self) -> str:
+        return f"{self.percent}%" if self.percent >= 0 else f"−{-self.percent}%"
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """The person's critique of the ranking: only one continent or country, without the cities they know."""
+
+    continent: str = ""
+    country: str = ""  # ISO alpha-2
+    hide_visited: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.continent or self.country or self.hide_visited)
+
+    def keeps(self, country_code: str, visited: bool) -> bool:
+        if self.hide_visited and visited:
+            return False
+        if self.country and country_code != self.country:
+            return False
+        return not self.continent or geo.continent_of(country_code) == self.continent
 
 
 @dataclass
 class Recommendations:
     model: ModelVersion | None
     cities: list[RankedCity]
-    total: int
+    total: int  # after narrowing
     swipe_count: int
+    narrowing: Narrowing = field(default_factory=Narrowing)
+    continents: list[str] = field(default_factory=list)  # those in the ranking, to narrow by
+    countries: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
 
     @property
     def has_more(self) -> bool:
         return len(self.cities) < self.total
 
 
-def recommendations(profile: UserProfile, limit: int | None = TOP_CITIES) -> Recommendations:
+def recommendations(
+    profile: UserProfile,
+    limit: int | None = TOP_CITIES,
+    narrowing: Narrowing | None = None,
+    taste_words: list[str] = (),
+) -> Recommendations:
     """Cities ranked by the configured scorer (the profile's state must be current: see
-    services.ensure_current_scores), each top city with the scorer's own evidence ("why")."""
+    services.ensure_current_scores), narrowed as asked, each top city with the scorer's own evidence ("why")
+    and the scene words that evidence shares (taste words first)."""
+    narrowing = narrowing or Narrowing()
     version = profile.scores_model
     if version is None or not profile.scores:
         return Recommendations(model=version, cities=[], total=0, swipe_count=profile.swipe_count)
@@ -157,8 +201,18 @@ def recommendations(profile: UserProfile, limit: int | None = TOP_CITIES) -> Rec
     state = current_state(profile, version)
     scores = engine.scorer.city_scores(state)
     order = scoring.rank(scores)
-    shown = order if limit is None else order[:limit]
     bars = dict(scoring.bar_chart(scores, order))
+    places = {
+        pk: (name, code) for pk, name, code in City.objects.values_list("pk", "country", "country_code")
+    }
+    visited = set(profile.visited.values_list("city_id", flat=True))
+    kept = [
+        i
+        for i in order
+        if version.city_ids[i] in places
+        and narrowing.keeps(places[version.city_ids[i]][1], version.city_ids[i] in visited)
+    ]
+    shown = kept if limit is None else kept[:limit]
     cities = City.objects.in_bulk([version.city_ids[i] for i in shown])
     liked = engine.indices(dict.fromkeys(p for p, is_like in live_log(profile) if is_like))
     why_ids = {
@@ -166,15 +220,71 @@ def recommendations(profile: UserProfile, limit: int | None = TOP_CITIES) -> Rec
         for i in shown[:TOP_CITIES]
     }
     photos = Photo.objects.in_bulk({pid for ids in why_ids.values() for pid in ids})
-    ranked = [
-        RankedCity(
-            city=cities[version.city_ids[i]],
-            score=float(scores[i]),
-            bar=bars[int(i)],
-            rank=position + 1,
-            why=[photos[pid] for pid in why_ids.get(int(i), []) if pid in photos],
+    rank_of = {int(i): position + 1 for position, i in enumerate(order)}
+    ranked = []
+    for i in shown:
+        city_id = version.city_ids[i]
+        why = [photos[pid] for pid in why_ids.get(int(i), []) if pid in photos]
+        ranked.append(
+            RankedCity(
+                city=cities[city_id],
+                score=float(scores[i]),
+                bar=bars[int(i)],
+                rank=rank_of[int(i)],
+                why=why,
+                shared_tags=taste.shared_tags([p.scene_tags for p in why], prefer=list(taste_words)),
+                visited=city_id in visited,
+            )
         )
-        for position, i in enumerate(shown)
-        if version.city_ids[i] in cities
-    ]
-    return Recommendations(model=version, cities=ranked, total=len(order), swipe_count=profile.swipe_count)
+    codes = {places[c][1]: places[c][0] for c in version.city_ids if c in places and places[c][1]}
+    return Recommendations(
+        model=version,
+        cities=ranked,
+        total=len(kept),
+        swipe_count=profile.swipe_count,
+        narrowing=narrowing,
+        continents=sorted({geo.continent_of(code) for code in codes} - {""}),
+        countries=sorted(codes.items(), key=lambda item: item[1]),
+    )
+
+
+@dataclass
+class TasteExample:
+    word: str
+    photo: Photo
+
+
+@dataclass
+class TasteInWords:
+    taste: taste.Taste
+    examples: list[TasteExample]
+
+
+def taste_in_words(profile: UserProfile, subject: str = "you") -> TasteInWords:
+    """What the person goes for and skips (from the scene words of their live swipes), with the most recent
+    liked photo that shows each thing they go for."""
+    log = live_log(profile)
+    liked_ids = [photo_id for photo_id, is_like in log if is_like]
+    disliked_ids = [photo_id for photo_id, is_like in log if not is_like]
+    words = taste.describe_taste(
+        dict(scene_tag_counts(liked_ids)) if liked_ids else {},
+        dict(scene_tag_counts(disliked_ids)) if disliked_ids else {},
+        len(liked_ids),
+        len(disliked_ids),
+        subject,
+    )
+    if not words.goes_for:
+        return TasteInWords(words, [])
+    tags_of = dict(Photo.objects.filter(pk__in=liked_ids).values_list("pk", "scene_tags"))
+    picked: dict[str, int] = {}
+    for photo_id in reversed(liked_ids):  # the latest like first
+        for word in words.goes_for:
+            if (
+                word not in picked
+                and word in (tags_of.get(photo_id) or [])
+                and photo_id not in picked.values()
+            ):
+                picked[word] = photo_id
+    photos = Photo.objects.servable().select_related("city").in_bulk(picked.values())
+    examples = [TasteExample(w, photos[picked[w]]) for w in words.goes_for if picked.get(w) in photos]
+    return TasteInWords(words, examples)

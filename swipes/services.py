@@ -6,7 +6,7 @@ update, and a rebuild that fails takes the undo or reset back with it, so stale 
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +17,7 @@ from mlworker.selectors import active_model
 
 from . import selectors
 from .engine import engine_for
-from .models import Swipe, UserProfile
+from .models import Swipe, UserProfile, VisitedCity
 
 # Why a swipe did not count although its photo can be rated (SwipeOutcome.conflict).
 OTHER_ANSWER = "other_answer"  # the photo already has the opposite answer this round (another tab)
@@ -41,6 +41,7 @@ class SwipeOutcome:
     counted: bool  # False when the photo had already been rated this round, or the card was stale
     conflict: str = ""  # OTHER_ANSWER or OLD_ROUND; "" for a plain repeat (a double click, a retry)
     overtaken: bool = False  # counted, but another tab had swiped or undone since this card was dealt
+    city_name: str = ""  # the city the photo was filed under, for "That was Kyoto"
 
 
 @dataclass(frozen=True)
@@ -112,20 +113,26 @@ def record_swipe(
     latest live swipe then, 0 for none), so that a card from another tab's past is told apart.
     """
     version = version or active_model()
-    in_queue = (
-        version is not None
-        and Photo.objects.servable().filter(pk=photo_id, predictions__model_version=version).exists()
+    # One query both checks the photo is in the queue and names its city (for the reveal after the swipe).
+    city_name = (
+        Photo.objects.servable()
+        .filter(pk=photo_id, predictions__model_version=version)
+        .values_list("city__name", flat=True)
+        .first()
+        if version is not None
+        else None
     )
-    engine = engine_for(version) if in_queue else None
+    engine = engine_for(version) if city_name is not None else None
     if engine is None or photo_id not in engine.index_of:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
     try:
-        return _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
+        outcome = _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
     except IntegrityError:
         # The photo was deleted while this swipe was being written (the foreign key is checked at commit).
         if Photo.objects.filter(pk=photo_id).exists():
             raise
         raise PhotoUnavailable(f"photo {photo_id} was deleted meanwhile") from None
+    return replace(outcome, city_name=city_name)
 
 
 def _record(profile, photo_id, liked, version, engine, shown_round, shown_after) -> SwipeOutcome:
@@ -197,6 +204,23 @@ def reset_profile(profile: UserProfile) -> UserProfile:
         profile.queue_salt = secrets.randbits(52)
         profile.save(update_fields=["round", "queue_salt", "updated_at"])
         return save_replayed_scores(profile, version)
+
+
+# --- preferences ----------------------------------------------------------------------------------------
+
+
+def set_visited(profile: UserProfile, city_id: int, been: bool) -> None:
+    """Mark (or unmark) a city as one the person has been to. Idempotent."""
+    if been:
+        VisitedCity.objects.get_or_create(profile=profile, city_id=city_id)
+    else:
+        VisitedCity.objects.filter(profile=profile, city_id=city_id).delete()
+
+
+def set_reveal_city(profile: UserProfile, reveal: bool) -> UserProfile:
+    profile.reveal_city = reveal
+    profile.save(update_fields=["reveal_city", "updated_at"])
+    return profile
 
 
 def rescore_all_profiles(progress=None) -> int:

@@ -6,7 +6,6 @@ session, so an answer that races a login cannot log the person out (swipes/visit
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
@@ -18,9 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mlworker.selectors import active_model
 from vibes_site.htmx import render_htmx, retarget_to, vary_on_htmx
 
-from . import charts, profiles, selectors, services
+from . import profiles, selectors, services
 from .forms import SwipeForm, UndoForm
-from .recommender.registry import describe_scorer
 from .visitors import ensure_visitor_token, forget_visitor, visitor_token, with_visitor_cookie
 
 CARD_PAGE, CARD_PARTIAL = "swipes/home.html", "swipes/partials/card.html"
@@ -60,7 +58,7 @@ def _writing(request):
     return profiles.profile_for_writing(request.user, ensure_visitor_token(request))
 
 
-def _card_context(profile, version=None, notice="", error="", last_swipe=None):
+def _card_context(profile, version=None, notice="", error="", last_swipe=None, revealed=""):
     """What the card needs. Callers that already know the active model or the latest swipe (right after a
     swipe it is that one) pass them in, which saves a query each."""
     version = version or active_model()
@@ -73,14 +71,17 @@ def _card_context(profile, version=None, notice="", error="", last_swipe=None):
         "model": version,
         "notice": notice,
         "error": error,
+        "revealed": revealed,
     }
 
 
-def _card_response(request, profile, notice="", **known):
+def _card_response(request, profile, notice="", revealed="", **known):
     """htmx gets the card fragment; a plain form POST gets redirected back to the page (PRG)."""
     if request.htmx:
-        context = _card_context(profile, notice=notice, **known)
+        context = _card_context(profile, notice=notice, revealed=revealed, **known)
         return render_htmx(request, CARD_PAGE, context, partial_template=CARD_PARTIAL)
+    if revealed:
+        messages.info(request, f"That was {revealed}.")
     if notice:
         messages.info(request, notice)
     return vary_on_htmx(redirect("swipes:home"))
@@ -153,7 +154,11 @@ def swipe(request):
         notice, last = (OVERTAKEN if outcome.overtaken else ""), outcome.swipe.pk
     else:
         notice, last = ALREADY_RATED, None
-    return _card_response(request, outcome.profile, notice=notice, version=version, last_swipe=last)
+    # The city comes with the swipe's own queue check (no extra query); the profile says whether to tell.
+    revealed = outcome.city_name if outcome.counted and outcome.profile.reveal_city else ""
+    return _card_response(
+        request, outcome.profile, notice=notice, revealed=revealed, version=version, last_swipe=last
+    )
 
 
 @require_POST
@@ -174,25 +179,6 @@ def undo(request):
 def reshuffle(request):
     profile = services.reshuffle(_writing(request))
     return _card_response(request, profile, notice="Reshuffled: a new round over every photo.")
-
-
-@require_GET
-def recommendations(request):
-    profile = services.ensure_current_scores(_reading(request))
-    show_all = request.GET.get("all") == "1"
-    recs = selectors.recommendations(profile, limit=None if show_all else selectors.TOP_CITIES)
-    top = recs.cities[: selectors.TOP_CITIES]
-    chart = charts.bar_chart([c.city.name for c in top], [c.bar for c in top], [c.score for c in top])
-    context = {
-        "recs": recs,
-        "chart": chart,
-        "show_all": show_all,
-        "profile": profile,
-        "how_scored": describe_scorer(settings.VIBES_SCORER),
-    }
-    # "Show all" swaps in the whole ranking; any other htmx request gets the page like a browser does.
-    partial = "swipes/partials/ranking.html" if show_all else None
-    return render_htmx(request, "swipes/recommendations.html", context, partial_template=partial)
 
 
 @require_POST

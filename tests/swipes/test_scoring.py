@@ -90,7 +90,7 @@ def test_bar_chart_scales_by_the_largest_absolute_score():
 
 def test_svg_chart_geometry_puts_negative_bars_left_of_the_axis():
     chart = charts.bar_chart(["A", "B"], [1.0, -0.5], [2.0, -1.0])
-    assert chart.axis_x > charts.LABEL_WIDTH
+    assert chart.axis_x > chart.plot_left
     a, b = chart.bars
     assert a.positive and a.x == chart.axis_x and a.width > 0
     assert (
@@ -99,4 +99,4 @@ def test_svg_chart_geometry_puts_negative_bars_left_of_the_axis():
         and b.width == pytest.approx(a.width / 2)
     )
     only_positive = charts.bar_chart(["A"], [1.0], [1.0])
-    assert only_positive.axis_x == charts.LABEL_WIDTH
+    assert only_positive.axis_x == only_positive.plot_left
