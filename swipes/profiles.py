@@ -165,6 +165,7 @@ def merge_profiles(source: UserProfile, target: UserProfile) -> MergeOutcome:
         source.visited.exclude(city_id__in=target.visited.values_list("city_id", flat=True)).update(
             profile=target
         )
+        source.visited.all().delete()  # what is left the account had already
         if source.round > target.round:
             target.queue_salt = source.queue_salt  # carry on with the visitor's order of this round
         target.round = merged_round

@@ -155,3 +155,22 @@ def test_after_a_swipe_the_city_is_revealed_unless_turned_off(world):
     )
     assert page.status_code == 302  # without JavaScript, too: no reveal once turned off
     assert "That was" not in client.get("/").content.decode()
+
+
+def test_logging_in_keeps_the_cities_the_visitor_has_been_to(world):
+    from django.contrib.auth import get_user_model
+
+    client, visitor = swiped(world)
+    user = get_user_model().objects.create_user("ana", password="a-long-passphrase")
+    account = UserProfile.objects.create(user=user)
+    lisbon, porto = City.objects.get(slug="lisbon"), City.objects.get(slug="porto")
+    services.set_visited(account, porto.pk, True)
+    for city in (lisbon, porto):  # porto is on both lists: kept once
+        client.post("/recommendations/visited/", {"city": city.pk, "been": "1"})
+    assert (
+        client.post("/accounts/login/", {"username": "ana", "password": "a-long-passphrase"}).status_code
+        == 302
+    )
+    assert set(account.visited.values_list("city__slug", flat=True)) == {"lisbon", "porto"}
+    assert not visitor.visited.exists()
+    assert "lisbon" not in ranked_slugs(client.get("/recommendations/?hide_visited=on").content.decode())
