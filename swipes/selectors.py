@@ -258,6 +258,24 @@ class TasteExample:
 class TasteInWords:
     taste: taste.Taste
     examples: list[TasteExample]
+    looks: list[Photo] = field(default_factory=list)  # a liked photo per look the scorer sees you like
+
+
+LOOKS_SHOWN = 3
+
+
+def favourite_looks(profile: UserProfile, liked_ids: list[int]) -> list[Photo]:
+    """A liked photo for each look (the scorer's clusters) the person likes most, where the configured
+    scorer has looks (multi_taste, city_and_look); none otherwise."""
+    version = profile.scores_model
+    if version is None or not profile.scores or not liked_ids:
+        return []
+    engine = engine_for(version)
+    liked = engine.indices(dict.fromkeys(liked_ids))
+    chosen = engine.scorer.favourite_looks(current_state(profile, version), liked, LOOKS_SHOWN)
+    ids = [int(engine.photo_ids[i]) for i in chosen]
+    photos = Photo.objects.servable().in_bulk(ids)
+    return [photos[pid] for pid in ids if pid in photos]
 
 
 def taste_in_words(profile: UserProfile, subject: str = "you") -> TasteInWords:
@@ -273,8 +291,9 @@ def taste_in_words(profile: UserProfile, subject: str = "you") -> TasteInWords:
         len(disliked_ids),
         subject,
     )
+    looks = favourite_looks(profile, liked_ids) if words.enough else []
     if not words.goes_for:
-        return TasteInWords(words, [])
+        return TasteInWords(words, [], looks)
     tags_of = dict(Photo.objects.filter(pk__in=liked_ids).values_list("pk", "scene_tags"))
     picked: dict[str, int] = {}
     for photo_id in reversed(liked_ids):  # the latest like first
@@ -287,4 +306,4 @@ def taste_in_words(profile: UserProfile, subject: str = "you") -> TasteInWords:
                 picked[word] = photo_id
     photos = Photo.objects.servable().select_related("city").in_bulk(picked.values())
     examples = [TasteExample(w, photos[picked[w]]) for w in words.goes_for if picked.get(w) in photos]
-    return TasteInWords(words, examples)
+    return TasteInWords(words, examples, looks)

@@ -66,6 +66,11 @@ class Scorer:
         """Up to k of `liked_photo_indices` that are this scorer's evidence for the city, strongest first."""
         raise NotImplementedError
 
+    def favourite_looks(self, state: np.ndarray, liked_photo_indices: np.ndarray, k: int = 3) -> np.ndarray:
+        """One liked photo (an index of `liked_photo_indices`) for each of up to k looks this person likes
+        most, for scorers that know looks (clusters); none by default."""
+        return np.empty(0, dtype=np.int64)
+
     def settings(self) -> tuple:
         """Whatever changes the meaning of a state besides the scorer's name (part of the fingerprint)."""
         return ()

@@ -216,6 +216,29 @@ class MultiTasteScorer(Scorer):
         no_cluster_in_particular = 1.0 / self.n_clusters  # what an evenly spread photo would share
         return top_positive(liked_photo_indices, shared - no_cluster_in_particular, k)
 
+    def favourite_looks(self, state, liked_photo_indices, k=3):
+        # The clusters liked more often than this person likes photos overall, and that rest on at least
+        # about one liked photo; for each, the liked photo most inside it (each photo stands for one look).
+        m, weight = self.n_clusters, self.prior_weight
+        liked_photo_indices = np.asarray(liked_photo_indices, dtype=np.int64)
+        if liked_photo_indices.size == 0:
+            return np.empty(0, dtype=np.int64)
+        overall = self._overall_rate(state)
+        rates = (state[:m] + weight * overall) / (state[m : 2 * m] + weight)
+        liked_clusters = [
+            c for c in np.argsort(-rates, kind="stable") if rates[c] > overall and state[c] >= 1.0
+        ]
+        chosen: list[int] = []
+        for cluster in liked_clusters:
+            for row in np.argsort(-self.membership[liked_photo_indices, cluster], kind="stable"):
+                photo = int(liked_photo_indices[row])
+                if photo not in chosen:
+                    chosen.append(photo)
+                    break
+            if len(chosen) == k:
+                break
+        return np.asarray(chosen, dtype=np.int64)
+
 
 class CityAndLookScorer(Scorer):
     """Each city's own like rate, shrunk toward the like rate of its look (multi_taste's city score) by as
@@ -269,6 +292,9 @@ class CityAndLookScorer(Scorer):
 
     def initial_state(self) -> np.ndarray:
         return np.zeros(self._look_size + 2 * self.photos.n_cities)
+
+    def favourite_looks(self, state, liked_photo_indices, k=3):
+        return self.looks.favourite_looks(state[: self._look_size], liked_photo_indices, k)
 
     def update(self, state: np.ndarray, photo_index: int, liked: bool) -> np.ndarray:
         looks = self.looks.update(state[: self._look_size], photo_index, liked)

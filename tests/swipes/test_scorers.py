@@ -264,3 +264,25 @@ def test_a_multi_taste_state_is_refused_by_city_and_look():
     looks, blended = make_scorer("multi_taste", CATALOGUE), make_scorer("city_and_look", CATALOGUE)
     with pytest.raises(StaleState):
         blended.state_from_bytes(looks.state_to_bytes(looks.replay([0, 4], [True, False])))
+
+
+@pytest.mark.parametrize("name", ["multi_taste", "city_and_look"])
+def test_favourite_looks_are_one_liked_photo_per_liked_look(name):
+    scorer = SCORER_OBJECTS[name]
+    # +x and -x liked (two looks), +y disliked: one photo stands for each liked look, none for +y.
+    x_plus, x_minus, y_plus = of_city(CATALOGUE, [0, 1]), of_city(CATALOGUE, [2, 3]), of_city(CATALOGUE, [4])
+    shown = np.concatenate([x_plus, x_minus, y_plus])
+    liked = np.concatenate([x_plus, x_minus])
+    state = scorer.replay(shown, np.isin(shown, liked))
+    looks = scorer.favourite_looks(state, liked, k=5)
+    assert 2 <= looks.size <= 5 and len(set(looks.tolist())) == looks.size
+    assert set(looks.tolist()) <= set(liked.tolist())
+    assert np.isin(looks, x_plus).any() and np.isin(looks, x_minus).any()
+    assert scorer.favourite_looks(state, liked, k=1).size == 1
+    assert scorer.favourite_looks(scorer.initial_state(), np.array([], dtype=np.int64)).size == 0
+
+
+def test_scorers_without_looks_name_none():
+    scorer = SCORER_OBJECTS["original"]
+    state = scorer.replay([0, 1], [True, True])
+    assert scorer.favourite_looks(state, np.array([0, 1])).size == 0

@@ -174,3 +174,20 @@ def test_logging_in_keeps_the_cities_the_visitor_has_been_to(world):
     assert set(account.visited.values_list("city__slug", flat=True)) == {"lisbon", "porto"}
     assert not visitor.visited.exists()
     assert "lisbon" not in ranked_slugs(client.get("/recommendations/?hide_visited=on").content.decode())
+
+
+def test_with_a_scorer_that_knows_looks_the_page_shows_a_liked_photo_per_look(world, settings):
+    from swipes.engine import forget_engine
+
+    settings.VIBES_SCORER, settings.VIBES_POLICY = "city_and_look", "global_queue"
+    forget_engine()
+    client, _ = swiped(world)
+    page = client.get("/recommendations/").content.decode()
+    looks = page.split('id="taste-looks"')[1].split("</ul>")[0]
+    liked = {
+        (p.thumbnail or p.image).url
+        for slug in ("lisbon", "porto")
+        for p in Photo.objects.filter(city__slug=slug)
+    }
+    shown = re.findall(r'<img src="([^"]+)"', looks)
+    assert 1 <= len(shown) <= 3 and set(shown) <= liked  # liked photos only, never a disliked look
