@@ -18,7 +18,7 @@ from .services import fail_abandoned_trainings
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "backbone", "status", "is_active", "cities", "top1", "macro_f1", "created_at"]
+    list_display = ["label", "backbone", "status", "is_active", "cities", "top1", "macro_f1", "created_at"]
     list_filter = ["status", "backbone", "is_active"]
     readonly_fields = [
         "name", "backbone", "status", "is_active", "metrics_summary", "curves", "confusion", "params",

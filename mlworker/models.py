@@ -55,7 +55,13 @@ class ModelVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.backbone})"
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """What the admin and the job messages call a version: its id first, since retraining the same
+        backbone on the same cities gives the same name ("#7 efficientnet_lite0 (12 cities)")."""
+        return f"#{self.pk} {self.name}" if self.pk else self.name
 
     @property
     def n_cities(self) -> int:

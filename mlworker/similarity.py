@@ -22,11 +22,11 @@ def mean_vectors(
 
 
 def similarity_matrix(means: np.ndarray) -> np.ndarray:
-    """Symmetric confusion between cities, zero on the diagonal, scaled to a maximum of 1."""
+    """Symmetric confusion between cities, zero on the diagonal: cell (a, b) is the mean probability the model
+    gives the other city, averaged over both directions. Not rescaled, so the pages can say what it is."""
     symmetric = (means + means.T) / 2
     np.fill_diagonal(symmetric, 0.0)
-    peak = symmetric.max(initial=0.0)
-    return symmetric / peak if peak > 0 else symmetric
+    return symmetric
 
 
 def most_similar(similarity: np.ndarray, index: int, k: int = 5) -> list[tuple[int, float]]:
@@ -50,3 +50,14 @@ def heatmap_order(similarity: np.ndarray) -> np.ndarray:
         order.append(nxt)
         left.remove(nxt)
     return np.array(order)
+
+
+def as_percent(probability: float) -> str:
+    """A probability as the pages print it: whole percents when large, one decimal when small, and never a
+    bare "0%" for a chance that is merely tiny."""
+    percent = 100 * probability
+    if percent >= 10:
+        return f"{percent:.0f}%"
+    if percent >= 0.1:
+        return f"{percent:.1f}%"
+    return "0%" if percent == 0 else "<0.1%"

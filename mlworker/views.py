@@ -118,6 +118,7 @@ SIMILAR_SHOWN = 6
 HEATMAP_MAX_CITIES = 40
 HEATMAP_CELL = 28  # px per city pair
 HEATMAP_MARGIN = 130  # room for the city names left of and above the grid
+HEATMAP_TOP_PAIRS = 10  # the most alike pairs, listed under the map
 
 
 @require_GET
@@ -129,7 +130,12 @@ def lookalikes(request, slug: str):
     baseline = sim is None or sim.version.is_label_only
     context = {
         "city": city,
-        "similar": [] if baseline else sim.most_similar(city.pk, SIMILAR_SHOWN),
+        "similar": []
+        if baseline
+        else [
+            {"city": other, "percent": similarity.as_percent(score), "bar": round(100 * score, 1)}
+            for other, score in sim.most_similar(city.pk, SIMILAR_SHOWN)
+        ],
         "baseline": baseline,
         "has_photos": city.photos.servable().exists(),
     }
@@ -156,9 +162,16 @@ def similarity_heatmap(request):
             for c, b in enumerate(order)
             if a != b
         ]
+    # The colour is relative to the most alike pair (else a well-trained model's map is all white); the
+    # legend and every tooltip give the raw mean probability.
+    peak = max((c["value"] for c in cells), default=0.0)
     cell, margin = HEATMAP_CELL, HEATMAP_MARGIN
     for c in cells:
         c["x"], c["y"] = margin + c["col"] * cell, margin + c["row"] * cell
+        c["shade"] = c["value"] / peak if peak > 0 else 0.0
+        c["percent"] = similarity.as_percent(c["value"])
+    # Each pair once (the map shows it twice), most alike first: the list a phone reads without scrolling.
+    pairs = sorted((c for c in cells if c["row"] < c["col"]), key=lambda c: -c["value"])[:HEATMAP_TOP_PAIRS]
     context = {
         "rows": [{"city": city, "y": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
         "columns": [{"city": city, "x": margin + i * cell + cell * 0.7} for i, city in enumerate(labels)],
@@ -167,7 +180,8 @@ def similarity_heatmap(request):
         "margin": margin,
         # Room on the right for the last rotated column names.
         "extent": margin + cell * max(1, len(labels)) + 90,
-        "model": sim.version if sim else None,
         "baseline": baseline,
+        "peak": similarity.as_percent(peak),
+        "pairs": pairs,
     }
     return render(request, "mlworker/similarity.html", context)

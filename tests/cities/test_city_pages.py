@@ -18,12 +18,17 @@ def test_mean_vectors_average_each_citys_photos():
     assert counts.tolist() == [2, 1, 0]
 
 
-def test_similarity_is_symmetric_scaled_and_ignores_the_diagonal():
+def test_similarity_is_the_symmetric_mean_probability_without_the_diagonal():
     means = np.array([[0.7, 0.3, 0.0], [0.1, 0.7, 0.2], [0.0, 0.0, 1.0]])
     sim = similarity.similarity_matrix(means)
-    assert np.array_equal(sim, sim.T) and np.all(np.diag(sim) == 0) and sim.max() == 1.0
-    assert similarity.most_similar(sim, 0, k=2) == [(1, 1.0), (2, 0.0)]
-    assert similarity.most_similar(sim, 2, k=1) == [(1, pytest.approx(0.5))]
+    assert np.array_equal(sim, sim.T) and np.all(np.diag(sim) == 0)
+    # Not rescaled: alike pairs read as the probability itself, (0.3 + 0.1) / 2.
+    assert similarity.most_similar(sim, 0, k=2) == [(1, pytest.approx(0.2)), (2, 0.0)]
+    assert similarity.most_similar(sim, 2, k=1) == [(1, pytest.approx(0.1))]
+
+
+def test_percentages_never_round_a_small_chance_to_zero():
+    assert [similarity.as_percent(p) for p in (0.35, 0.035, 0.0004, 0.0)] == ["35%", "3.5%", "<0.1%", "0%"]
 
 
 def test_heatmap_order_chains_similar_cities():
@@ -58,7 +63,8 @@ def test_city_page_lists_photos_and_loads_the_most_similar_cities(confusing_mode
     assert "<html" not in fragment.content.decode() and "HX-Request" in fragment["Vary"]
     similar = fragment.content.decode().split('id="similar-cities"')[1].split("</ol>")[0]
     assert similar.index('data-slug="beta"') < similar.index('data-slug="gamma"')
-    assert "100%" in similar
+    assert "35%" in similar  # (0.4 + 0.3) / 2: the raw mean probability, not scaled to the top pair
+    assert "average chance" in fragment.content.decode()
     full = Client().get("/cities/alpha/look-alikes/").content.decode()
     assert "<html" in full and 'id="similar-cities"' in full
 
@@ -76,4 +82,11 @@ def test_similarity_heatmap_draws_one_cell_per_city_pair(confusing_model):
     Photo.objects.filter(city__slug="gamma").update(status=Photo.Status.HIDDEN)
     page = Client().get("/cities/similarity/").content.decode()
     assert 'id="similarity-heatmap"' in page
-    assert page.count("<rect") == 2  # alpha~beta and beta~alpha; hidden gamma photos are left out
+    heatmap = page.split('id="similarity-heatmap"')[1].split("</svg>")[0]
+    assert heatmap.count("<rect") == 2  # alpha~beta and beta~alpha; hidden gamma photos are left out
+    assert "Alpha &amp; Beta: 35%" in heatmap
+    # The legend says what the colours mean; the list gives each pair once.
+    legend = page.split('id="heatmap-legend"')[1].split("</figcaption>")[0]
+    assert "relative to the most alike pair" in legend and "35%" in legend
+    assert page.split('id="alike-pairs"')[1].split("</ol>")[0].count("<li") == 1
+    assert "softmax" not in page

@@ -138,3 +138,20 @@ def test_make_demos_train_command_queues_one_training_only(photo_set, capsys):
     job = Job.objects.get(kind="train")
     assert job.params["activate"] and job.params["skip_small_cities"]
     assert f"Queued train job #{job.pk}" in out and "not starting another" in out
+
+
+def test_the_classify_page_names_no_model_to_visitors(trained_model, staff_client):
+    page = Client().get("/classify/").content.decode()
+    assert 'id="classify-form"' in page
+    for word in ("efficientnet", "CNN", "softmax", "label-only", trained_model.label):
+        assert word not in page
+    assert trained_model.label in staff_client.get("/classify/").content.decode()
+
+
+def test_two_versions_of_the_same_name_carry_different_labels(trained_model, staff_client):
+    twin = ModelVersion.objects.create(
+        name=trained_model.name, backbone=trained_model.backbone, city_ids=trained_model.city_ids
+    )
+    assert str(twin) != str(trained_model) and str(twin).startswith(f"#{twin.pk} ")
+    listing = staff_client.get("/admin/mlworker/modelversion/").content.decode()
+    assert f"#{twin.pk} {twin.name}" in listing and f"#{trained_model.pk} {trained_model.name}" in listing
