@@ -181,8 +181,12 @@ def reshuffle(request):
     return _card_response(request, profile, notice="Reshuffled: a new round over every photo.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reset(request):
+    """Reset asks first. With JavaScript the form's confirm dialog adds `confirmed` (static/js/confirm.js);
+    without it, a GET or an unconfirmed POST gets the "Are you sure?" page, whose form says yes."""
+    if request.method == "GET" or request.POST.get("confirmed") != "yes":
+        return render(request, "swipes/reset_confirm.html")
     profile = _reading(request)
     if profile.pk is not None:
         services.reset_profile(profile)

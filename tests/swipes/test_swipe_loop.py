@@ -229,7 +229,12 @@ def test_recommendations_show_the_top_ten_then_the_rest_on_demand(photo_set):
 def test_reset_forgets_the_taste_but_keeps_the_log(client_with_photos):
     client, _ = client_with_photos
     client.post("/swipe/", {"photo": shown_photo_id(client.get("/")), "liked": "1"})
-    assert client.post("/recommendations/reset/").status_code == 302
+    # Without JavaScript's confirm dialog the form arrives unconfirmed: a page asks first, and nothing changes.
+    for ask in (client.get("/recommendations/reset/"), client.post("/recommendations/reset/")):
+        assert ask.status_code == 200 and "Are you sure?" in ask.content.decode()
+        assert 'name="confirmed" value="yes"' in ask.content.decode()
+    assert UserProfile.objects.get().swipe_count == 1
+    assert client.post("/recommendations/reset/", {"confirmed": "yes"}).status_code == 302
     profile = UserProfile.objects.get()
     assert profile.swipe_count == 0
     assert np.array_equal(stored_state(profile), engine_for(profile.scores_model).scorer.initial_state())
