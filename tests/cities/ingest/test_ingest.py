@@ -1,6 +1,7 @@
 """The one ingestion path: validation of every kind of bad file, the admin bulk upload and import_photos."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -212,3 +213,14 @@ def test_import_photos_reads_city_folders_and_reports_bad_files(tmp_path, make_c
     assert "broken.jpg" in err and "no city with slug 'atlantis'" in err
     assert Photo.objects.filter(city__slug="berlin").count() == 2
     assert ModelVersion.objects.get(is_active=True).n_cities == 2
+
+
+def test_stored_file_names_do_not_reveal_the_city(make_city):
+    dubai = make_city("dubai", "Dubai")
+    photo = ingest_photo(dubai, "dubai-00.jpg", jpeg_bytes(seed=7))
+    other = ingest_photo(dubai, "dubai-01.jpg", jpeg_bytes(seed=8))
+    for stored in (photo, other):
+        for field in (stored.image, stored.thumbnail):
+            assert "dubai" not in field.name.lower() and "dubai" not in field.url.lower()
+            assert re.fullmatch(r"(photos|thumbs)/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", field.name), field.name
+    assert photo.image.name != other.image.name
