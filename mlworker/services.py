@@ -3,6 +3,7 @@
 TensorFlow is imported inside functions only (through mlworker.ml), so the web process can import this.
 """
 
+import base64
 import io
 import uuid
 from collections.abc import Iterable
@@ -34,6 +35,9 @@ from .models import ModelVersion, PhotoPrediction
 
 PREDICTION_BATCH = 1000
 CLASSIFY_FOLDER = "classify"  # visitors' photos in the storage, each deleted once classified
+# The result page shows what was classified after the photo itself is gone: a small JPEG, inline in the Job's
+# params as a data: URI (the CSP's img-src allows data:), purged with the Job a day later.
+CLASSIFY_PREVIEW_SIDE = 320
 # A classification's Job (its result page) and any photo its worker never deleted are kept this long.
 CLASSIFICATIONS_KEPT_FOR = timedelta(days=1)
 # A training that ran longer than its task's hard limit is over, whatever its row says.
@@ -225,11 +229,21 @@ def start_classification(visitor: str, image) -> Job:
     buffer = io.BytesIO()
     image.image.save(buffer, format="JPEG", quality=90)
     name = default_storage.save(f"{CLASSIFY_FOLDER}/{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()))
-    job = start_job("classify", params={"name": name, "visitor": visitor, "k": 5})
+    params = {"name": name, "visitor": visitor, "k": 5, "preview": preview_data_uri(image.image)}
+    job = start_job("classify", params=params)
     # Registered after start_job's send, so it runs after it (on_commit keeps the order).
     transaction.on_commit(lambda: _delete_if_never_sent(job.pk, name))
     job.refresh_from_db()
     return job
+
+
+def preview_data_uri(image) -> str:
+    """A downscaled JPEG of a PIL image as a data: URI (a few kB)."""
+    preview = image.convert("RGB")
+    preview.thumbnail((CLASSIFY_PREVIEW_SIDE, CLASSIFY_PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    preview.save(buffer, format="JPEG", quality=75, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _delete_if_never_sent(job_pk: int, name: str) -> None:

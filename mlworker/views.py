@@ -102,7 +102,12 @@ def classify_result(request, pk: int):
     job = get_object_or_404(Job, pk=pk, kind="classify")
     if not job.params.get("visitor") or job.params.get("visitor") != request.session.get(VISITOR_KEY):
         raise Http404("No such classification in this browser session.")
-    context = {"job": job, "top": job.result.get("top", [])}
+    preview = job.params.get("preview", "")
+    context = {
+        "job": job,
+        "top": job.result.get("top", []),
+        "preview": preview if preview.startswith("data:image/jpeg;base64,") else "",
+    }
     response = render_htmx(
         request,
         "mlworker/classify_result.html",

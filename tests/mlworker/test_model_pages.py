@@ -1,11 +1,15 @@
 """/classify/ and the model-version admin (train form, actions, metrics charts). No TensorFlow needed here:
 the classify job itself is exercised in tests/mlworker/test_modeling.py."""
 
+import base64
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from jobs.models import Job
 from mlworker import charts
@@ -36,7 +40,13 @@ def test_a_valid_upload_queues_a_job_visible_only_to_its_session(trained_model, 
     )
     done = client.get(f"/classify/{job.pk}/", HTTP_HX_REQUEST="true")
     assert done.status_code == 286 and "71.25 %" in done.content.decode()
-    assert 'data-slug="beta"' in client.get(f"/classify/{job.pk}/").content.decode()
+    result_page = client.get(f"/classify/{job.pk}/").content.decode()
+    assert 'data-slug="beta"' in result_page
+    # The photo itself is deleted once classified; its small preview stays on the result page.
+    assert job.params["preview"].startswith("data:image/jpeg;base64,") and len(job.params["preview"]) < 40_000
+    assert f'src="{job.params["preview"]}"' in result_page
+    preview = Image.open(io.BytesIO(base64.b64decode(job.params["preview"].split(",", 1)[1])))
+    assert preview.format == "JPEG" and max(preview.size) <= 320
 
 
 @pytest.mark.parametrize(
