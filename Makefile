@@ -33,6 +33,7 @@ services:
 
 browser:
 	scripts/ensure_browser.sh
+	scripts/ensure_axe.sh
 
 clean:
 	rm -rf $(VENV) var media db.sqlite3 staticfiles .pytest_cache .ruff_cache

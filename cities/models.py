@@ -103,6 +103,16 @@ class Photo(models.Model):
         return self.source == "synthetic"
 
     @property
+    def alt_text(self) -> str:
+        """What the photo shows, for a screen reader, from its scene tags ("A photo with coast, bridge and
+        old town"). Never the city: on the swipe card that would give the answer away."""
+        tags = [str(t).replace("_", " ") for t in (self.scene_tags or [])][:4]
+        if tags:
+            listed = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " and " + tags[-1]
+            return f"A photo with {listed}"
+        return "A drawn postcard of a cityscape" if self.is_synthetic else "A photo of a place"
+
+    @property
     def credit_line(self) -> str:
         """ "© Jane · CC BY-SA 4.0 · wikimedia"; no "©" for CC0 and public-domain photos."""
         parts = [p for p in (self.credited_author, self.licence, self.credited_source) if p]
