@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from PIL import Image
 
@@ -139,7 +140,6 @@ def test_confusion_cells_are_shares_of_each_true_city():
 
 
 def test_make_demos_train_command_queues_one_training_only(photo_set, capsys):
-    from django.core.management import call_command
 
     photo_set()
     call_command("train", "--enqueue", "--activate", "--skip-small-cities", "--if-untrained")
@@ -165,3 +165,16 @@ def test_two_versions_of_the_same_name_carry_different_labels(trained_model, sta
     assert str(twin) != str(trained_model) and str(twin).startswith(f"#{twin.pk} ")
     listing = staff_client.get("/admin/mlworker/modelversion/").content.decode()
     assert f"#{twin.pk} {twin.name}" in listing and f"#{trained_model.pk} {trained_model.name}" in listing
+
+
+def test_the_demo_admin_keeps_its_password_across_restarts(db, tmp_path, capsys):
+    kept = tmp_path / "admin-password"
+    call_command("ensure_admin", "--password-file", str(kept))
+    first = capsys.readouterr().out
+    call_command("ensure_admin", "--password-file", str(kept))
+    assert capsys.readouterr().out == first  # the same password, not a new one on every start
+    password = kept.read_text().strip()
+    assert f"admin / {password}" in first and Client().login(username="admin", password=password)
+    call_command("ensure_admin", "--password-file", str(kept), "--password", "chosen by ADMIN_PASSWORD")
+    assert "from ADMIN_PASSWORD" in capsys.readouterr().out
+    assert Client().login(username="admin", password="chosen by ADMIN_PASSWORD")
