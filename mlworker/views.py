@@ -90,7 +90,7 @@ def _classify_upload(request, upload_cap):
     try:
         valid = validate_image(upload.name, upload.read())
     except ImageRejected as exc:
-        return _classify_page(request, model, f"{exc.name}: {exc.reason}", status=400)
+        return _classify_page(request, model, f"{exc.name}: {exc.plain}", status=400)
     job = start_classification(_visitor_token(request), valid)
     if job.status == Job.Status.FAILED:  # the broker could not be reached; the photo is gone already
         return _classify_page(request, model, NOT_QUEUED, status=503)

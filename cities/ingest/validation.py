@@ -24,12 +24,16 @@ THUMBNAIL_MAX_SIDE = 480
 
 
 class ImageRejected(Exception):
-    """A file that will not become a Photo, with a reason a person can act on."""
+    """A file that will not become a Photo, with a reason a person can act on.
 
-    def __init__(self, name: str, reason: str):
-        super().__init__(f"{name}: {reason}")
+    `plain` is for visitors (/classify/); `reason` adds the technical detail, if any, for the admin's reports.
+    """
+
+    def __init__(self, name: str, plain: str, detail: str = ""):
         self.name = name
-        self.reason = reason
+        self.plain = plain
+        self.reason = f"{plain} ({detail})" if detail else plain
+        super().__init__(f"{name}: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,8 @@ def validate_image(name: str, data: bytes) -> ValidImage:
             if pixels > settings.MAX_IMAGE_PIXELS:
                 raise ImageRejected(
                     name,
-                    f"{probe.width}×{probe.height} pixels is over the limit of {settings.MAX_IMAGE_PIXELS:,} "
-                    "(a possible decompression bomb)",
+                    f"{probe.width}×{probe.height} pixels is over the limit of {settings.MAX_IMAGE_PIXELS:,}",
+                    detail="a possible decompression bomb",
                 )
             actual = probe.format
             probe.verify()
@@ -75,11 +79,11 @@ def validate_image(name: str, data: bytes) -> ValidImage:
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(name, "too many pixels (a possible decompression bomb)") from None
+        raise ImageRejected(name, "too many pixels", detail="a possible decompression bomb") from None
     except UnidentifiedImageError:
         raise ImageRejected(name, f"not an image in an accepted format ({ACCEPTED_FORMATS_TEXT})") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(name, f"damaged or truncated image ({exc})") from None
+        raise ImageRejected(name, "damaged or truncated image", detail=str(exc)) from None
     expected = EXTENSION_FORMATS[extension]
     if actual != expected:
         raise ImageRejected(name, f"the file is {actual} but its name says {expected}")

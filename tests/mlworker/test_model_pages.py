@@ -178,3 +178,11 @@ def test_the_demo_admin_keeps_its_password_across_restarts(db, tmp_path, capsys)
     call_command("ensure_admin", "--password-file", str(kept), "--password", "chosen by ADMIN_PASSWORD")
     assert "from ADMIN_PASSWORD" in capsys.readouterr().out
     assert Client().login(username="admin", password="chosen by ADMIN_PASSWORD")
+
+
+def test_a_damaged_upload_is_refused_in_plain_words(trained_model):
+    cut = SimpleUploadedFile("cut.jpg", jpeg_bytes(size=(300, 300))[:700], "image/jpeg")
+    page = Client().post("/classify/", {"photo": cut}).content.decode()
+    error = page.split('id="classify-error"')[1].split("</p>")[0]
+    assert "cut.jpg: damaged or truncated image" in error
+    assert "(" not in error and "Pillow" not in error and "truncated (" not in error  # no decoder's detail
