@@ -163,7 +163,7 @@ def test_an_undo_or_reset_whose_rebuild_fails_commits_nothing(photos, action):
     if action == "undo":
         response = client.post("/undo/", {"swipe": Swipe.objects.last().pk}, **HX)
     else:
-        response = client.post("/recommendations/reset/")
+        response = client.post("/recommendations/reset/", {"confirmed": "yes"})
     assert response.status_code == 500
     assert log_and_scores(profile) == before  # no stamp without its rebuild, no stale "current" scores
 
