@@ -115,6 +115,10 @@ def postcard_set(transactional_db, make_city):
         for c, slug in enumerate(slugs):
             row = _catalogue()[slug]
             city = make_city(slug, row["name"], row["country"])
+            # The catalogue's place and country code, so the map and the continent filter have them.
+            city.latitude, city.longitude = float(row["latitude"]), float(row["longitude"])
+            city.country_code = row["country_code"]
+            city.save(update_fields=["latitude", "longitude", "country_code"])
             photos[slug] = [
                 ingest_photo(
                     city,
