@@ -101,6 +101,18 @@ def load_catalogue(version: ModelVersion, with_embeddings: bool = True) -> Catal
     )
 
 
+def hidden_stamp() -> tuple:
+    """Changes whenever a photo is hidden, shown again, or rated across the quality threshold."""
+    hidden = Photo.objects.exclude(servable_q()).aggregate(n=Count("id"), ids=Sum("id"))
+    return (hidden["n"], hidden["ids"])
+
+
+def servable_mask(photo_ids: np.ndarray) -> np.ndarray:
+    """bool [N]: which of these photos a card may show (one query over the few that may not)."""
+    hidden = np.fromiter(Photo.objects.exclude(servable_q()).values_list("id", flat=True), dtype=np.int64)
+    return ~np.isin(photo_ids, hidden)
+
+
 def catalogue_stamp(version: ModelVersion) -> tuple:
     """Two cheap aggregates that change whenever load_catalogue's answer would: vectors added or removed,
     photos hidden or rated below the quality threshold."""
