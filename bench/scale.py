@@ -11,6 +11,7 @@ the swipe path there. Prints a markdown table (bench/results/scale.md).
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -140,7 +141,7 @@ def add_vectors_for(seconds: float, batch: int = 100) -> None:
             Photo(
                 city_id=version.city_ids[i % version.n_cities],
                 image=SHARED_IMAGE,
-                sha256=f"added{os.getpid()}-{round_}-{i}".ljust(64, "0")[:64],
+                sha256=hashlib.sha256(f"added:{os.getpid()}:{round_}:{i}".encode()).hexdigest(),
                 queue_key=new_queue_key(),
                 source="bench-added",
             )
@@ -157,11 +158,13 @@ def measure_size(n_photos: int, args) -> dict:
 
     from bench.data import build
     from bench.swipe_roundtrip import wipe_profiles
+    from cities.models import Photo
 
     row = {"photos": n_photos}
+    wipe_profiles()  # swipes protect their photos: the previous size's must go first
+    Photo.objects.filter(source="bench-added").delete()  # left by the previous size's adder
     summary = build(photos=n_photos, cities=266, cnn=True, log=lambda *_: None)
     row["derive_s"] = summary["timings"]["derive"]
-    wipe_profiles()
     connections.close_all()
     row["artifact"] = measure_engine_load(scratch=False)
     row["scratch"] = measure_engine_load(scratch=True)

@@ -12,14 +12,16 @@ from django.views.decorators.http import require_POST
 
 from jobs.models import Job
 from swipes.models import UserProfile
-from swipes.services import profile_for_request
+from swipes.profiles import profile_for_writing
+from swipes.visitors import ensure_visitor_token, with_visitor_cookie
 
 PARTIAL = engines["django"].from_string('<div id="anchor" data-job="{{ job.pk }}">ok {{ job.status }}</div>')
 
 
 @require_POST
+@with_visitor_cookie
 def anchor_write(request):
-    profile = profile_for_request(request)
+    profile = profile_for_writing(request.user, ensure_visitor_token(request))  # as POST /swipe/ does
     with transaction.atomic():
         UserProfile.objects.select_for_update().filter(pk=profile.pk).first()
         job = Job.objects.create(kind="bench_anchor", params={"profile": profile.pk})

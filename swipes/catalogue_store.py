@@ -25,15 +25,18 @@ from django.core.files.storage import storages
 from threadpoolctl import threadpool_limits
 
 from mlworker.models import ModelVersion
-from mlworker.selectors import load_catalogue
+from mlworker.selectors import embeddings_of, load_catalogue
 
 from .recommender.catalogue import PhotoSet
-from .recommender.derivation import Derivation, derive, join, source_rows
+from .recommender.derivation import Derivation, derive, join
 
 ROOT = "catalogues"
 # A full re-derivation is due once more photos joined than it was fitted on (the clusters then describe
 # under half of the catalogue); until then new photos join the existing clusters.
 REDERIVE_AFTER_GROWTH = 1.0
+# Revisions kept per model version: a web process still on an older one keeps its mapped pages (a deleted
+# file lives on while mapped), and the next check moves it to the newest.
+KEEP_REVISIONS = 3
 ARRAYS = ("photo_ids", "probabilities", "labels", "queue_keys", "features", "membership", "centres")
 PROJECTION = ("mean", "axes")
 
@@ -146,28 +149,36 @@ def save(version_pk: int, revision: int, photo_ids: np.ndarray, photos: PhotoSet
     storage.save(f"{folder}/meta.json", ContentFile(json.dumps(meta).encode()))  # last: marks it finished
 
 
+def prune(version_pk: int, keep: int = KEEP_REVISIONS) -> int:
+    """Delete all but the newest `keep` finished revisions; returns how many went."""
+    storage, old = _storage(), revisions(version_pk)[:-keep]
+    for revision in old:
+        folder = _folder(version_pk, revision)
+        storage.delete(f"{folder}/meta.json")  # first: a half-deleted revision is never loaded
+        for name in ARRAYS + PROJECTION:
+            storage.delete(f"{folder}/{name}.npy")
+    return len(old)
+
+
 def derive_and_store(version: ModelVersion) -> dict:
     """A new revision of `version`'s derived catalogue: photos added since the newest revision join it, or,
     when there is none or the catalogue outgrew it, a full derivation. Returns what it did."""
     started = time.perf_counter()
-    catalogue = load_catalogue(version)
+    # Without the embeddings first (1,280 floats a photo): a join needs only the new photos' ones.
+    catalogue = load_catalogue(version, with_embeddings=False)
     previous_revision = newest_revision(version.pk)
     previous = load(version.pk, previous_revision) if previous_revision is not None else None
-    full_reason = _why_full(previous, catalogue)
+    full_reason, new_rows, new_source = _joinable(version, previous, catalogue)
     with threadpool_limits(limits=1, user_api="blas"):  # the same bits in every process (engine.derive)
         if full_reason is None:
             position = {int(p): i for i, p in enumerate(catalogue.photo_ids.tolist())}
             old_ids = previous.photo_ids.tolist()
             keep = np.array([i for i, p in enumerate(old_ids) if p in position], dtype=np.int64)
-            kept_ids = set(old_ids)
-            new_rows = np.array(
-                [i for i, p in enumerate(catalogue.photo_ids.tolist()) if p not in kept_ids], dtype=np.int64
-            )
             order = np.concatenate([[position[old_ids[i]] for i in keep], new_rows]).astype(np.int64)
-            source, _ = source_rows(catalogue.probabilities, catalogue.embeddings)
-            derivation = join(previous.photos.derivation, keep, source[new_rows])
+            derivation = join(previous.photos.derivation, keep, new_source)
             joined = int(new_rows.size)
         else:
+            catalogue = load_catalogue(version)
             order = np.arange(catalogue.n_photos, dtype=np.int64)
             fitted = PhotoSet(catalogue.probabilities, catalogue.labels, catalogue.embeddings)
             derivation = derive(fitted)
@@ -180,6 +191,7 @@ def derive_and_store(version: ModelVersion) -> dict:
     )
     revision = (previous_revision or 0) + 1
     save(version.pk, revision, catalogue.photo_ids[order], photos)
+    prune(version.pk)
     return {
         "revision": revision,
         "photos": photos.n_photos,
@@ -190,14 +202,27 @@ def derive_and_store(version: ModelVersion) -> dict:
     }
 
 
-def _why_full(previous: StoredCatalogue | None, catalogue) -> str | None:
-    """None when the new photos can join `previous`; otherwise why the catalogue is derived afresh."""
+def _joinable(version, previous: StoredCatalogue | None, catalogue):
+    """(None, new rows, their source rows) when the photos new since `previous` can join it; otherwise
+    (why the catalogue is derived afresh, None, None)."""
     if previous is None:
-        return "first derivation of this model's catalogue"
+        return "first derivation of this model's catalogue", None, None
     derivation = previous.photos.derivation
-    _, described_by = source_rows(catalogue.probabilities, catalogue.embeddings)
-    if described_by != derivation.described_by:
-        return f"the photos are now described by their {described_by}"
     if catalogue.n_photos - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
-        return f"the catalogue grew from {derivation.fitted_photos} to {catalogue.n_photos} photos"
-    return None
+        return (
+            f"the catalogue grew from {derivation.fitted_photos} to {catalogue.n_photos} photos",
+            None,
+            None,
+        )
+    known = set(previous.photo_ids.tolist())
+    ids = catalogue.photo_ids.tolist()
+    new_rows = np.array([i for i, p in enumerate(ids) if p not in known], dtype=np.int64)
+    if derivation.described_by == "embeddings":
+        new_source = embeddings_of(version, [ids[i] for i in new_rows])
+        if new_source is None:
+            return "some new photos have no embedding", None, None
+    else:
+        if embeddings_of(version, ids) is not None:  # (a count would do; this runs only without embeddings)
+            return "the photos are now described by their embeddings", None, None
+        new_source = catalogue.probabilities[new_rows]
+    return None, new_rows, new_source

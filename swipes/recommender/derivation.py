@@ -122,8 +122,12 @@ def join(derivation: Derivation, keep: np.ndarray, new_source: np.ndarray) -> De
 
     The kept rows are copied, not recomputed, so every state built from them replays bit for bit.
     """
-    new_features = project(new_source, derivation.mean, derivation.axes, derivation.scale)
-    new_membership = memberships(new_features, derivation.centres, derivation.sharpness)
+    if len(new_source) == 0:  # nothing joined (photos were hidden or removed, or none came)
+        new_features = np.zeros((0, derivation.features.shape[1]))
+        new_membership = np.zeros((0, derivation.n_clusters))
+    else:
+        new_features = project(new_source, derivation.mean, derivation.axes, derivation.scale)
+        new_membership = memberships(new_features, derivation.centres, derivation.sharpness)
     return replace(
         derivation,
         features=np.concatenate(

@@ -132,3 +132,11 @@ def test_a_request_with_a_stale_engine_answers_from_the_old_one_while_the_next_l
         time.sleep(0.05)
     new = engine_for(version)
     assert new is not old and new.photo_ids.size == old.photo_ids.size + 10
+
+
+def test_only_the_newest_revisions_are_kept(cnn):
+    for _ in range(catalogue_store.KEEP_REVISIONS + 1):
+        catalogue_store.derive_and_store(cnn)
+    kept = catalogue_store.revisions(cnn.pk)
+    assert kept == list(range(3, 3 + catalogue_store.KEEP_REVISIONS))
+    assert engine.refresh_engine(cnn).stamp[1] == kept[-1]
