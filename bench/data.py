@@ -1,11 +1,15 @@
 """Build (or reuse) the benchmark photo set fast, straight through the ORM.
 
-    python -m bench.data [--photos 5000] [--cities 266]
+    python -m bench.data [--photos 5000] [--cities 266] [--cnn]
 
 P photos spread round-robin over the first N catalogue cities. Every row points at ONE small shared JPEG
 (saved once under MEDIA_ROOT): the swipe card only links to the image, so the benchmark needs rows, not
 pixels. Each row gets a unique sha256 (of its index and the city count) and a random queue_key, as real
 photos do. The label-only model then gives every photo its vector (mlworker.services.sync_label_only_model).
+
+With --cnn the photos are spread unevenly over the cities instead, and a synthetic CNN-like version
+(bench.cnn_data: probability vectors and 1,280-d embeddings clustered by city) becomes the active model;
+then its swipe catalogue is derived and stored, as the ml worker's derive job would.
 
 Idempotent: photos already there are kept, so a second run only checks. Changing --cities rebuilds the set.
 """
@@ -15,7 +19,10 @@ import hashlib
 import io
 import time
 
+import numpy as np
+
 from bench import setup_django
+from bench.cnn_data import city_counts, install
 
 SHARED_IMAGE = "bench/shared.jpg"
 SOURCE = "bench"
@@ -33,11 +40,12 @@ def _shared_jpeg() -> tuple[bytes, int, int]:
     return out.getvalue(), width, height
 
 
-def _sha(n_cities: int, index: int) -> str:
-    return hashlib.sha256(f"city-vibes-bench:{n_cities}:{index}".encode()).hexdigest()
+def _sha(n_cities: int, index: int, cnn: bool = False) -> str:
+    kind = "cnn:" if cnn else ""
+    return hashlib.sha256(f"city-vibes-bench:{kind}{n_cities}:{index}".encode()).hexdigest()
 
 
-def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
+def build(photos: int = 5000, cities: int = 266, cnn: bool = False, log=print) -> dict:
     """Make the bench set exist; returns what it found or made, with the time each step took."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -45,7 +53,7 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
 
     from cities.models import City, Photo, new_queue_key
     from cities.services import seed_cities
-    from mlworker.models import ModelVersion, PhotoPrediction
+    from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
     from mlworker.services import sync_label_only_model
 
     timings = {}
@@ -62,7 +70,12 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
         assert saved == SHARED_IMAGE, saved
 
     started = time.perf_counter()
-    wanted = {_sha(cities, i): i for i in range(photos)}
+    wanted = {_sha(cities, i, cnn): i for i in range(photos)}
+    if cnn:  # uneven counts, in a shuffled order so that ids do not follow the cities
+        rng = np.random.default_rng(0)
+        city_of = rng.permutation(np.repeat(np.arange(cities), city_counts(photos, cities, rng)))
+    else:
+        city_of = np.arange(photos) % cities
     with transaction.atomic():
         stale = Photo.objects.filter(source=SOURCE).exclude(sha256__in=list(wanted))
         removed = stale.count()
@@ -71,7 +84,7 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
         have = set(Photo.objects.filter(source=SOURCE).values_list("sha256", flat=True))
         rows = [
             Photo(
-                city_id=city_ids[i % cities],
+                city_id=city_ids[city_of[i]],
                 image=SHARED_IMAGE,
                 width=width,
                 height=height,
@@ -88,15 +101,27 @@ def build(photos: int = 5000, cities: int = 266, log=print) -> dict:
     timings["photos"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    version = sync_label_only_model()
-    timings["sync_label_only_model"] = time.perf_counter() - started
+    if cnn:
+        from swipes.catalogue_store import derive_and_store
+
+        by_sha = dict(Photo.objects.filter(source=SOURCE).values_list("sha256", "id"))
+        photo_ids = [by_sha[sha] for sha in wanted]
+        labels = [int(city_of[i]) for i in wanted.values()]
+        version = install(photo_ids, np.asarray(labels), city_ids)
+        timings["cnn_vectors"] = time.perf_counter() - started
+        started = time.perf_counter()
+        derive_and_store(version)
+        timings["derive"] = time.perf_counter() - started
+    else:
+        version = sync_label_only_model()
+        timings["sync_label_only_model"] = time.perf_counter() - started
 
     # Fresh bulk rows have no planner statistics until autovacuum gets to them: without this, Postgres
     # guesses "1 row" and picks nested loops that cost 50 ms instead of 0.3 ms, which a live site never sees.
     started = time.perf_counter()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:  # (tests build inside one)
         with connection.cursor() as cursor:
-            for model in (City, Photo, PhotoPrediction):
+            for model in (City, Photo, PhotoPrediction, PhotoEmbedding):
                 cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
     timings["vacuum_analyze"] = time.perf_counter() - started
 
@@ -120,9 +145,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=5000)
     parser.add_argument("--cities", type=int, default=266)
+    parser.add_argument("--cnn", action="store_true", help="a synthetic CNN with 1,280-d embeddings")
     args = parser.parse_args(argv)
     setup_django()
-    summary = build(args.photos, args.cities)
+    summary = build(args.photos, args.cities, cnn=args.cnn)
     t = summary.pop("timings")
     print(
         f"bench data: {summary['photos']} photos over {summary['cities']} cities "

@@ -101,6 +101,12 @@ class VirtualUser:
                 return True
             self.errors.append(f"GET /livez/: HTTP {status}")
             return False
+        if scenario == "anchor":  # the P1 anchor view (vibes_site.settings.bench)
+            status, data = self.request("POST", "/bench/write/", {}, htmx=True)
+            if status == 200 and b"ok" in data:
+                return True
+            self.errors.append(f"POST /bench/write/: HTTP {status}")
+            return False
         liked = self.random.choice("01")
         status, data = self.request("POST", "/swipe/", {"photo": self.photo, "liked": liked}, htmx=True)
         ok = self._take_card(status, data, "POST /swipe/")
@@ -109,7 +115,7 @@ class VirtualUser:
 
     def between(self, scenario: str) -> None:
         """Unmeasured work between two round trips: a new round when this one is used up."""
-        if scenario != "healthz" and self.photo is None:
+        if scenario not in ("healthz", "anchor") and self.photo is None:
             self.reshuffle()
 
 

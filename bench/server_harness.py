@@ -24,9 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int, worker_class: str, threads: int, settings: str = "vibes_site.settings.local"
+) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    env = {**os.environ, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "vibes_site.settings.local"}
+    env = {**os.environ, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": settings}
     command = [
         str(gunicorn),
         "vibes_site.wsgi:application",

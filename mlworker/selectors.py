@@ -101,6 +101,34 @@ def load_catalogue(version: ModelVersion, with_embeddings: bool = True) -> Catal
     )
 
 
+def embeddings_of(version: ModelVersion, photo_ids: list[int]) -> np.ndarray | None:
+    """float32 [n, D]: the embeddings of these photos under the version's key, in this order; None unless
+    every one has one (all or none, as load_catalogue)."""
+    key = embedding_key_of(version)
+    if not key:
+        return None
+    found = dict(
+        PhotoEmbedding.objects.filter(backbone=key, photo_id__in=photo_ids).values_list("photo_id", "vector")
+    )
+    if len(found) != len(photo_ids):
+        return None
+    if not photo_ids:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.array([np.frombuffer(found[p], dtype=np.float32) for p in photo_ids])
+
+
+def hidden_stamp() -> tuple:
+    """Changes whenever a photo is hidden, shown again, or rated across the quality threshold."""
+    hidden = Photo.objects.exclude(servable_q()).aggregate(n=Count("id"), ids=Sum("id"))
+    return (hidden["n"], hidden["ids"])
+
+
+def servable_mask(photo_ids: np.ndarray) -> np.ndarray:
+    """bool [N]: which of these photos a card may show (one query over the few that may not)."""
+    hidden = np.fromiter(Photo.objects.exclude(servable_q()).values_list("id", flat=True), dtype=np.int64)
+    return ~np.isin(photo_ids, hidden)
+
+
 def catalogue_stamp(version: ModelVersion) -> tuple:
     """Two cheap aggregates that change whenever load_catalogue's answer would: vectors added or removed,
     photos hidden or rated below the quality threshold."""

@@ -143,6 +143,7 @@ def activate(version: ModelVersion, progress=progress_noop) -> dict:
     if late:
         second = predict_version(version, late, progress)
         predicted, errors = predicted + second["predicted"], errors + list(second["errors"])
+    start_job("derive", params={"version": version.pk})  # the swipe catalogue web processes load
     rescore = start_job("rescore") if previous else None  # with no model before, no profile has scores
     return {
         "activated": version.pk,
@@ -196,8 +197,11 @@ def predict_new_photos(photo_ids: list[int], progress=progress_noop) -> dict:
     if active is None:
         return {"predicted": 0, "message": "No model yet: the photos get vectors when one is trained."}
     if active.is_label_only:
-        return {"predicted": len(photo_ids), "message": f"{len(photo_ids)} photos joined {active}."}
-    return predict_version(active, photo_ids, progress)
+        outcome = {"predicted": len(photo_ids), "message": f"{len(photo_ids)} photos joined {active}."}
+    else:
+        outcome = predict_version(active, photo_ids, progress)
+    start_job("derive", params={"version": active.pk})  # the new photos join the swipe catalogue
+    return outcome
 
 
 def fail_abandoned_trainings(now=None) -> int:

@@ -1,27 +1,34 @@
 """The recommendation engine of the running app: the active model's photo catalogue, with the configured
-scorer and next-photo policy, built once per process and rebuilt when the catalogue changes.
+scorer and next-photo policy, loaded once per process from the stored derived catalogue (catalogue_store)
+and reloaded, outside the request path, when the ml worker stores a new revision.
 
 Scorers and policies are pure NumPy (swipes.recommender); this module is the Django glue that feeds them
-the catalogue that mlworker.selectors.load_catalogue reads. A photo's index in the catalogue is its
-position in ascending photo-id order among the photos that have a vector under the model. Hidden and
+the catalogue that the derive job stored (or, before it ran, that mlworker.selectors.load_catalogue reads).
+A photo's index is its row in that catalogue: ascending photo id, then the photos that joined later. Hidden and
 low-quality photos stay in the catalogue (so swipes on them still count and states stay valid) but are
 never served.
 """
 
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 from threadpoolctl import threadpool_limits
 
 from mlworker.models import ModelVersion
-from mlworker.selectors import Catalogue, catalogue_stamp, load_catalogue
+from mlworker.selectors import Catalogue, catalogue_stamp, hidden_stamp, load_catalogue, servable_mask
 
+from . import catalogue_store
 from .recommender.base import Policy, Scorer, StaleState
 from .recommender.catalogue import PhotoSet
+from .recommender.derivation import derive as derive_catalogue
 from .recommender.registry import make_policy, make_scorer
+
+log = logging.getLogger(__name__)
 
 # How often a process re-checks (with two cheap aggregate queries) whether the catalogue changed.
 FRESHNESS_SECONDS = 5.0
@@ -55,12 +62,15 @@ class Engine:
 
 
 _lock = threading.Lock()
-_current: dict = {"engine": None, "checked_at": 0.0}
+_current: dict = {"engine": None, "checked_at": 0.0, "refreshing": False}
 
 
 def _stamp(version: ModelVersion) -> tuple:
-    """Changes whenever the catalogue, what may be served, or the configured scorer or policy changes."""
-    return (*catalogue_stamp(version), settings.VIBES_SCORER, settings.VIBES_POLICY)
+    """Changes whenever the catalogue (its newest stored revision, or without one the vectors themselves),
+    what may be served, or the configured scorer or policy changes."""
+    revision = catalogue_store.newest_revision(version.pk)
+    vectors = ("revision", revision) if revision is not None else catalogue_stamp(version)
+    return (*vectors, settings.VIBES_SCORER, settings.VIBES_POLICY, *hidden_stamp())
 
 
 def photo_set(catalogue: Catalogue) -> PhotoSet:
@@ -85,39 +95,87 @@ def derive(photos: PhotoSet) -> tuple[Scorer, Policy]:
 
 
 def _build(version: ModelVersion, stamp: tuple) -> Engine:
-    catalogue = load_catalogue(version)
-    scorer, policy = derive(photo_set(catalogue))
+    """From the newest stored revision (memory-mapped, well under a second), or, where the derive job has
+    not run yet for this model (a fresh install, the tests), derived here from the database."""
+    revision = stamp[1] if stamp[0] == "revision" else None
+    if revision is not None:
+        stored = catalogue_store.load(version.pk, revision)
+        photo_ids, photos = stored.photo_ids, stored.photos
+    else:
+        catalogue = load_catalogue(version)
+        photo_ids = catalogue.photo_ids
+        with threadpool_limits(limits=1, user_api="blas"):
+            photos = photo_set(catalogue)
+            photos = replace(photos, derivation=derive_catalogue(photos))
+    scorer, policy = derive(photos)
     return Engine(
         version=version,
-        photo_ids=catalogue.photo_ids,
-        index_of={int(p): i for i, p in enumerate(catalogue.photo_ids.tolist())},
-        servable=catalogue.servable,
+        photo_ids=photo_ids,
+        index_of={int(p): i for i, p in enumerate(photo_ids.tolist())},
+        servable=servable_mask(photo_ids),
         scorer=scorer,
         policy=policy,
         stamp=stamp,
     )
 
 
-def engine_for(version: ModelVersion) -> Engine:
-    """The engine of `version`, from this process's cache while the catalogue is unchanged."""
-    now = time.monotonic()
-    engine = _current["engine"]
-    fresh = now - _current["checked_at"] < FRESHNESS_SECONDS
-    if engine is not None and engine.version.pk == version.pk and fresh:
-        return engine
+def _refresh(version: ModelVersion) -> Engine:
+    """The engine for the catalogue as it stands now; the current one when nothing changed."""
     stamp = _stamp(version)
     with _lock:
         engine = _current["engine"]
-        if engine is None or engine.stamp != stamp:
+        if engine is None or engine.version.pk != version.pk or engine.stamp[:-2] != stamp[:-2]:
             engine = _build(version, stamp)
-        _current.update(engine=engine, checked_at=now)
+        elif engine.stamp != stamp:  # only what may be served changed: no need to reload the arrays
+            engine = replace(engine, servable=servable_mask(engine.photo_ids), stamp=stamp)
+        _current.update(engine=engine, checked_at=time.monotonic())
     return engine
+
+
+def _refresh_in_background(version: ModelVersion) -> None:
+    def work():
+        try:
+            _refresh(version)
+        except Exception:  # the current engine keeps serving; the next check tries again
+            log.exception("could not refresh the recommendation engine")
+        finally:
+            connections.close_all()  # this thread's own connections
+            _current["refreshing"] = False
+
+    _current["refreshing"] = True
+    threading.Thread(target=work, name="engine-refresh", daemon=True).start()
+
+
+def engine_for(version: ModelVersion) -> Engine:
+    """The engine of `version`. A request never waits for a new catalogue: once this process has an engine
+    for the version, a changed catalogue is loaded by a background thread while the current engine keeps
+    answering (VIBES_ENGINE_RELOAD = "background"; "inline" checks in the request, for the tests). Only the
+    first engine of a version is loaded in the request."""
+    engine = _current["engine"]
+    if engine is None or engine.version.pk != version.pk:
+        return _refresh(version)
+    if time.monotonic() - _current["checked_at"] < FRESHNESS_SECONDS:
+        return engine
+    if getattr(settings, "VIBES_ENGINE_RELOAD", "background") == "inline":
+        return _refresh(version)
+    with _lock:
+        start = not _current["refreshing"]
+        if start:
+            _current["checked_at"] = time.monotonic()
+    if start:
+        _refresh_in_background(version)
+    return engine
+
+
+def refresh_engine(version: ModelVersion) -> Engine:
+    """Load the newest catalogue now (a job that must see it, such as the rescore)."""
+    return _refresh(version)
 
 
 def forget_engine() -> None:
     """Drop the cached engine (tests, after changing settings or rolling data back)."""
     with _lock:
-        _current.update(engine=None, checked_at=0.0)
+        _current.update(engine=None, checked_at=0.0, refreshing=False)
 
 
-__all__ = ["Engine", "StaleState", "engine_for", "forget_engine"]
+__all__ = ["Engine", "StaleState", "engine_for", "forget_engine", "refresh_engine"]

@@ -16,7 +16,7 @@ from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
 from . import selectors
-from .engine import engine_for
+from .engine import engine_for, refresh_engine
 from .models import Swipe, UserProfile, VisitedCity
 
 # Why a swipe did not count although its photo can be rated (SwipeOutcome.conflict).
@@ -226,6 +226,8 @@ def set_reveal_city(profile: UserProfile, reveal: bool) -> UserProfile:
 def rescore_all_profiles(progress=None) -> int:
     """Replay every profile's log under the active model. `progress(done, total)` is called as it goes."""
     version = active_model()
+    if version is not None:
+        refresh_engine(version)  # replay under the newest stored catalogue, not this process's cached one
     # Rows left behind by a login merge hold no swipes: nothing to replay.
     profile_ids = list(
         UserProfile.objects.filter(merged_into__isnull=True).order_by("id").values_list("id", flat=True)

@@ -22,6 +22,9 @@ class PhotoSet:
     # int64 [N]: each photo's place in the global queue (its stored random key), if it has one. Only the
     # global-queue policy reads it; no scorer state depends on it, so the digest leaves it out.
     queue_keys: np.ndarray | None = None
+    # What is derived from it (projection, look clusters), loaded from a stored artifact or joined by new
+    # photos (derivation.py); None to derive lazily here. Its digest stands for the catalogue's.
+    derivation: object | None = None
 
     def __post_init__(self):
         probabilities = np.ascontiguousarray(self.probabilities, dtype=np.float32)
@@ -40,6 +43,8 @@ class PhotoSet:
             queue_keys = np.ascontiguousarray(queue_keys, dtype=np.int64)
             if queue_keys.shape != labels.shape:
                 raise ValueError(f"queue keys {queue_keys.shape} do not match {labels.shape[0]} photos")
+        if self.derivation is not None and self.derivation.n_photos != labels.shape[0]:
+            raise ValueError(f"the derivation has {self.derivation.n_photos} photos, not {labels.shape[0]}")
         for array in (probabilities, labels, embeddings, queue_keys):
             if array is not None:
                 array.flags.writeable = False  # shared by every request: nobody may change it in place
@@ -76,7 +81,12 @@ class PhotoSet:
 
     @cached_property
     def digest(self) -> bytes:
-        """16 bytes that change whenever the arrays do; stored states carry it to detect a stale catalogue."""
+        """16 bytes that change whenever the arrays do; stored states carry it to detect a stale catalogue.
+
+        With a derivation, the digest of the catalogue it was fitted on: photos that joined it later do not
+        make stored states stale."""
+        if self.derivation is not None:
+            return self.derivation.digest
         hasher = hashlib.blake2b(digest_size=16)
         for array in (self.probabilities, self.labels, self.embeddings):
             hasher.update(b"none" if array is None else repr(array.shape).encode() + array.tobytes())
@@ -92,6 +102,8 @@ class PhotoSet:
         Without embeddings the model's probability vectors stand in as the description of each photo
         ("probabilities"): the softmax also says what a photo looks like, if more coarsely.
         """
+        if self.derivation is not None and self.derivation.matches(dimensions, seed):
+            return self.derivation.features, self.derivation.described_by
         key = ("projected", dimensions, seed)
         if key not in self._derived:
             if self.embeddings is not None:

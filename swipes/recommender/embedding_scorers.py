@@ -9,6 +9,7 @@ import numpy as np
 
 from .base import Scorer, top_positive
 from .catalogue import PhotoSet, spherical_kmeans, unit_rows
+from .derivation import DISTINCT_CITIES_ACCURACY, default_cluster_count, memberships
 
 
 class EmbeddingScorer(Scorer):
@@ -103,9 +104,7 @@ class EmbeddingScorer(Scorer):
         return top_positive(liked_photo_indices, self.features[liked_photo_indices] @ direction, k)
 
 
-DISTINCT_CITIES_ACCURACY = (
-    0.9  # the model's top-1 accuracy on its own catalogue above which cities are distinct
-)
+__all__ = ["DISTINCT_CITIES_ACCURACY", "CityAndLookScorer", "EmbeddingScorer", "MultiTasteScorer"]
 
 
 class MultiTasteScorer(Scorer):
@@ -139,22 +138,22 @@ class MultiTasteScorer(Scorer):
         super().__init__(photos)
         projected, self.described_by = photos.projected(dimensions, seed)
         unit = unit_rows(projected)
-        if clusters is None:  # enough photos per cluster to be a look: 52 for 5,337 photos, 9 for 180
-            clusters = int(np.clip(round(np.sqrt(photos.n_photos / 2)), 2, 64))
-            if photos.embeddings is None or photos.label_accuracy >= DISTINCT_CITIES_ACCURACY:
-                # When the model tells the cities apart (or knows nothing but the labels), fewer clusters
-                # than cities would merge cities a person tells apart too. Measured on the 12-city demo
-                # set: 10 clusters did not find a favourite city in 60 swipes, 12 did in 44. Where cities
-                # share looks (the synthetic catalogues, top-1 0.78), the √(N/2) clusters do better.
-                clusters = max(clusters, min(photos.n_cities, 64, photos.n_photos))
-        centres = spherical_kmeans(unit, clusters, seed)
+        derivation = photos.derivation
+        if derivation is not None and clusters is None and derivation.matches(dimensions, seed, sharpness):
+            # Loaded from the stored artifact (or joined by new photos): the same centres and rows.
+            centres, membership = derivation.centres, derivation.membership
+        else:
+            if clusters is None:
+                clusters = default_cluster_count(
+                    photos.n_photos, photos.n_cities, photos.embeddings is not None, photos.label_accuracy
+                )
+            centres = spherical_kmeans(unit, clusters, seed)
+            # float64 (2 MB for 5,000 photos): float32 rounding could let a like lower a score by 1e-7.
+            membership = memberships(projected, centres, sharpness)
         self.n_clusters, self.sharpness, self.seed = centres.shape[0], sharpness, seed
         self.dimensions = unit.shape[1]
         self.prior_weight, self.exploration = prior_weight, exploration
-        logits = sharpness * (unit @ centres.T)
-        membership = np.exp(logits - logits.max(axis=1, keepdims=True))
-        # float64 (2 MB for 5,000 photos): float32 rounding could let a like lower a score by 1e-7.
-        self.membership = membership / membership.sum(axis=1, keepdims=True)
+        self.membership = membership
         self.membership.flags.writeable = False
 
     def settings(self) -> tuple:

@@ -319,6 +319,9 @@ JOB_QUEUED_GIVE_UP_AFTER_SECONDS = env.int("JOB_QUEUED_GIVE_UP_AFTER_SECONDS", d
 # add/subtract arithmetic and fixed shuffled queue of the first City Vibes write-up.
 VIBES_SCORER = env.str("VIBES_SCORER", default="city_and_look")
 VIBES_POLICY = env.str("VIBES_POLICY", default="adaptive")
+# How a web process picks up a new catalogue revision: "background" (a thread loads it while the current
+# engine answers requests) or "inline" (checked in the request; the tests, which need to see it at once).
+VIBES_ENGINE_RELOAD = env.str("VIBES_ENGINE_RELOAD", default="background")
 
 # Photo quality (docs/quality.md): the swipe queue skips photos whose quality (0..1, set after every
 # training) is below this; never-assessed photos stay. Scene words are tagged above the second threshold.

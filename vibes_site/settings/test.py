@@ -14,3 +14,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Login throttling is off, so tests may log in freely; tests/site/test_login_throttling.py turns it on.
 AXES_ENABLED = False
+
+VIBES_ENGINE_RELOAD = "inline"  # a test sees a new catalogue at once

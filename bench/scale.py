@@ -1,0 +1,307 @@
+"""Growth benchmark: the swipe path at 5k / 20k / 50k photos under a synthetic CNN (bench.data --cnn).
+
+    python -m bench.scale [--sizes 5000,20000,50000] [--duration 8] [--profiles 2000]
+
+Per size: the derive job's time, a web process's engine load time and RSS (from the stored artifact, and
+the old way: derived in process), gunicorn 2 workers x 4 threads on vibes_site.settings.bench: first swipe
+after start, closed-loop swipes (4 users) and the P1 anchor view (bench/views.py), open-loop swipes at half
+the closed-loop rate, swipes while a concurrent process adds photos with vectors and derives new revisions,
+worker RSS. Then, once: rescore time over many profiles with a large swipe table, and the query plans of
+the swipe path there. Prints a markdown table (bench/results/scale.md).
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import queue
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench import ROOT, publish, setup_django
+from bench.http_load import VirtualUser, run_scenario
+from bench.server_harness import free_port, start_gunicorn, stop, wait_for_healthz
+
+CONCURRENCY = 4
+LOAD_SNIPPET = """
+import json, resource, time
+started = time.perf_counter()
+from bench import setup_django
+setup_django()
+from mlworker.selectors import active_model, catalogue_stamp
+from swipes import engine
+version = active_model()
+django_ready = time.perf_counter()
+if {scratch}:
+    built = engine._build(version, catalogue_stamp(version))
+else:
+    built = engine.engine_for(version)
+loaded = time.perf_counter()
+import numpy as np
+state = built.scorer.initial_state()
+for i in range(20):
+    state = built.scorer.update(state, i, i % 2 == 0)
+built.policy.choose(built.scorer, state, np.zeros(built.photo_ids.size, bool), np.random.default_rng(0))
+rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
+print(json.dumps({{"load_s": loaded - django_ready, "rss_mb": rss}}))
+"""
+
+
+def measure_engine_load(scratch: bool) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_SNIPPET.format(scratch=scratch)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def worker_rss_mb(server) -> float:
+    """The largest resident set among gunicorn's workers."""
+    children = []
+    for task in os.listdir(f"/proc/{server.pid}/task"):
+        children += open(f"/proc/{server.pid}/task/{task}/children").read().split()
+    sizes = []
+    for pid in children:
+        try:
+            status = open(f"/proc/{pid}/status").read()
+            sizes.append(int(status.split("VmRSS:")[1].split()[0]) / 1024)
+        except OSError:
+            pass
+    return max(sizes, default=float("nan"))
+
+
+def first_swipe_seconds(port: int, server, started: float) -> float:
+    wait_for_healthz(port, server)
+    user = VirtualUser(port, seed=999)
+    user.setup("swipe")
+    user.step("swipe")
+    return time.monotonic() - started
+
+
+def open_loop(port: int, rate: float, duration: float, users: int = 16) -> list[float]:
+    """Swipes sent at a fixed rate whatever the answers; latency counts from the scheduled send time, so a
+    queue building up shows (closed-loop clients would slow down instead)."""
+    idle: queue.Queue = queue.Queue()
+    for seed in range(users):
+        user = VirtualUser(port, seed=10_000 + seed)
+        user.setup("swipe")
+        idle.put(user)
+    latencies: list[float] = []
+
+    def send(scheduled: float):
+        user = idle.get()
+        try:
+            user.between("swipe")
+            if user.step("swipe"):
+                latencies.append(time.perf_counter() - scheduled)
+        finally:
+            idle.put(user)
+
+    start = time.perf_counter() + 0.2
+    with ThreadPoolExecutor(max_workers=users) as pool:
+        for k in range(int(rate * duration)):
+            scheduled = start + k / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(send, scheduled)
+    return latencies
+
+
+def percentile_ms(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return 1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def add_vectors_for(seconds: float, batch: int = 100) -> None:
+    """(Run as a separate process.) Add photos with vectors and derive a new revision, over and over."""
+    setup_django()
+    import numpy as np
+
+    from bench.cnn_data import add_vectors
+    from bench.data import SHARED_IMAGE
+    from cities.models import Photo, new_queue_key
+    from mlworker.selectors import active_model
+    from swipes.catalogue_store import derive_and_store
+
+    version = active_model()
+    end, round_ = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        round_ += 1
+        rows = Photo.objects.bulk_create(
+            Photo(
+                city_id=version.city_ids[i % version.n_cities],
+                image=SHARED_IMAGE,
+                sha256=hashlib.sha256(f"added:{os.getpid()}:{round_}:{i}".encode()).hexdigest(),
+                queue_key=new_queue_key(),
+                source="bench-added",
+            )
+            for i in range(batch)
+        )
+        add_vectors(version, [p.pk for p in rows], np.arange(batch) % version.n_cities, seed=round_)
+        derive_and_store(version)
+        time.sleep(0.5)
+    print(json.dumps({"rounds": round_}))
+
+
+def measure_size(n_photos: int, args) -> dict:
+    from django.db import connections
+
+    from bench.data import build
+    from bench.swipe_roundtrip import wipe_profiles
+    from cities.models import Photo
+
+    row = {"photos": n_photos}
+    wipe_profiles()  # swipes protect their photos: the previous size's must go first
+    Photo.objects.filter(source="bench-added").delete()  # left by the previous size's adder
+    summary = build(photos=n_photos, cities=266, cnn=True, log=lambda *_: None)
+    row["derive_s"] = summary["timings"]["derive"]
+    connections.close_all()
+    row["artifact"] = measure_engine_load(scratch=False)
+    row["scratch"] = measure_engine_load(scratch=True)
+
+    port = free_port()
+    started = time.monotonic()
+    server = start_gunicorn(port, 2, "gthread", 4, settings="vibes_site.settings.bench")
+    try:
+        row["first_swipe_s"] = first_swipe_seconds(port, server, started)
+        swipe = run_scenario("swipe", port, server.pid, CONCURRENCY, 1, args.warmup, args.duration)
+        anchor = run_scenario("anchor", port, server.pid, CONCURRENCY, 1, args.warmup, args.duration)
+        row["swipe"] = (swipe.rps, swipe.percentile_ms(0.5), swipe.percentile_ms(0.99))
+        row["anchor"] = (anchor.rps, anchor.percentile_ms(0.5), anchor.percentile_ms(0.99))
+        row["errors"] = len(swipe.errors) + len(anchor.errors)
+        half = swipe.rps / 2
+        lat = open_loop(port, half, args.duration)
+        row["open_loop"] = (half, percentile_ms(lat, 0.5), percentile_ms(lat, 0.99))
+        adder = subprocess.Popen(
+            [sys.executable, "-m", "bench.scale", "--add-vectors", str(args.warmup + args.duration)], cwd=ROOT
+        )
+        during = run_scenario("swipe", port, server.pid, CONCURRENCY, 1, args.warmup, args.duration)
+        adder.wait()
+        row["during_add"] = (during.rps, during.percentile_ms(0.99), 1000 * max(during.latencies, default=0))
+        row["worker_rss_mb"] = worker_rss_mb(server)
+    finally:
+        stop(server)
+    return row
+
+
+def rescore_and_plans(n_profiles: int, swipes_per_profile: int) -> dict:
+    """Many profiles with a long swipe table; time the rescore job's work; EXPLAIN the swipe path."""
+    from django.db import connection
+
+    from mlworker.selectors import active_model
+    from swipes import services
+    from swipes.models import Swipe, UserProfile
+
+    version = active_model()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile")
+        cursor.execute(
+            "INSERT INTO swipes_userprofile (round, queue_salt, swipe_count, scores, created_at, updated_at)"
+            " SELECT 1, 0, %s, '', now(), now() FROM generate_series(1, %s)",
+            [swipes_per_profile, n_profiles],
+        )
+        cursor.execute(  # each profile swipes `swipes_per_profile` different photos of the catalogue
+            "WITH ids AS (SELECT array_agg(photo_id ORDER BY photo_id) AS a, count(*) AS n"
+            "  FROM mlworker_photoprediction WHERE model_version_id = %s)"
+            " INSERT INTO swipes_swipe (profile_id, photo_id, liked, round, created_at)"
+            " SELECT p.id, ids.a[1 + ((p.id * 7 + g) %% ids.n)], random() < 0.5, 1, now()"
+            " FROM swipes_userprofile p, generate_series(0, %s - 1) g, ids ORDER BY p.id, g",
+            [version.pk, swipes_per_profile],
+        )
+        cursor.execute("VACUUM ANALYZE swipes_swipe")
+        cursor.execute("VACUUM ANALYZE swipes_userprofile")
+    swipes = Swipe.objects.count()
+    profile = UserProfile.objects.order_by("?").first()
+    plans = {}
+    for name, qs in {
+        "duplicate check": Swipe.objects.live().in_round(profile).filter(photo_id=1),
+        "seen this round": Swipe.objects.live().in_round(profile).values_list("photo_id", flat=True),
+        "live log (replay)": profile.swipes.live().order_by("id").values_list("photo_id", "liked"),
+    }.items():
+        plans[name] = qs.explain(analyze=True)
+    sample = min(n_profiles, 1000)
+    keep = set(UserProfile.objects.order_by("id").values_list("id", flat=True)[:sample])
+    UserProfile.objects.exclude(pk__in=keep).update(scores=b"")  # time a sample; the rest stay as they are
+    started = time.perf_counter()
+    for profile_id in sorted(
+        keep
+    ):  # what the rescore job does for each profile (services.rescore_all_profiles)
+        services.rebuild_scores(UserProfile.objects.get(pk=profile_id), version)
+    per_profile = (time.perf_counter() - started) / sample
+    return {"swipes": swipes, "profiles": n_profiles, "per_profile_ms": 1000 * per_profile, "plans": plans}
+
+
+def report(rows: list[dict], rescore: dict | None, args) -> str:
+    lines = [
+        "## Growth benchmark (bench/scale.py)",
+        "",
+        f"Synthetic CNN, 266 cities, 1,280-d embeddings; gunicorn 2 workers x 4 threads (gthread), Postgres; "
+        f"{CONCURRENCY} closed-loop users, {args.warmup:g} s warm-up + {args.duration:g} s per scenario; "
+        "the load generator shares the machine's cores.",
+        "",
+        "| photos | derive job | engine load (artifact) | RSS (artifact) | engine build (in process) "
+        "| RSS (in process) | first swipe after start | worker RSS | swipe req/s | p50 | p99 "
+        "| anchor req/s | ratio | open-loop @ half: p50 / p99 | while adding vectors: req/s, p99, max |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        s, a, o, d = r["swipe"], r["anchor"], r["open_loop"], r["during_add"]
+        lines.append(
+            f"| {r['photos']:,} | {r['derive_s']:.1f} s | {r['artifact']['load_s']:.2f} s "
+            f"| {r['artifact']['rss_mb']:.0f} MB | {r['scratch']['load_s']:.2f} s | {r['scratch']['rss_mb']:.0f} MB "
+            f"| {r['first_swipe_s']:.1f} s | {r['worker_rss_mb']:.0f} MB | {s[0]:.0f} | {s[1]:.0f} ms "
+            f"| {s[2]:.0f} ms | {a[0]:.0f} | {s[0] / a[0]:.2f} | {o[0]:.0f}/s: {o[1]:.0f} / {o[2]:.0f} ms "
+            f"| {d[0]:.0f}, {d[1]:.0f} ms, {d[2]:.0f} ms |"
+        )
+    if rescore:
+        lines += [
+            "",
+            f"Rescore: {rescore['swipes']:,} swipe rows over {rescore['profiles']:,} profiles; replaying one "
+            f"profile's log and saving it takes {rescore['per_profile_ms']:.1f} ms (a 1,000-profile sample), so "
+            f"10k profiles ~ {rescore['per_profile_ms'] * 10:.0f} s and 100k ~ "
+            f"{rescore['per_profile_ms'] * 100 / 60:.1f} min in the rescore job (one profile per transaction, "
+            "progress after each: swipes are never blocked for longer than one profile's replay).",
+            "",
+            "Query plans of the swipe path with that table:",
+        ]
+        for name, plan in rescore["plans"].items():
+            lines += ["", f"- {name}:", "", "```", plan, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SCALE_SIZES", "5000,20000"))
+    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--profiles", type=int, default=int(os.environ.get("BENCH_SCALE_PROFILES", "50000")))
+    parser.add_argument("--swipes-per-profile", type=int, default=20)
+    parser.add_argument("--add-vectors", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.add_vectors:
+        add_vectors_for(args.add_vectors)
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vibes_site.settings.local")
+    setup_django()
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        print(f"… {size} photos", flush=True)
+        rows.append(measure_size(size, args))
+        print(json.dumps(rows[-1]), flush=True)
+    rescore = rescore_and_plans(args.profiles, args.swipes_per_profile) if args.profiles else None
+    publish("scale", report(rows, rescore, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The derived catalogue as a stored, versioned artifact: written by the derive job on the ml worker, read by
+every web process (memory-mapped where the storage has local files).
+
+Layout in the private models storage (STORAGES["models"]; S3 in a multi-host deployment):
+
+    catalogues/v<model version>/r<revision>/<array>.npy   one file per array
+    catalogues/v<model version>/r<revision>/meta.json     written last: a revision without it is unfinished
+
+A revision's rows are its photos in catalogue order: the photos the derivation was fitted on, then the
+photos that joined it later (each batch in ascending id). Joining keeps every earlier row bit for bit, so
+profile states stay valid; a full re-derivation (a new model, or the catalogue outgrew its fit) makes them
+stale, and the derive job then queues a rescore that replays them in the background.
+"""
+
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from threadpoolctl import threadpool_limits
+
+from mlworker.models import ModelVersion
+from mlworker.selectors import embeddings_of, load_catalogue
+
+from .recommender.catalogue import PhotoSet
+from .recommender.derivation import Derivation, derive, join
+
+ROOT = "catalogues"
+# A full re-derivation is due once more photos joined than it was fitted on (the clusters then describe
+# under half of the catalogue); until then new photos join the existing clusters.
+REDERIVE_AFTER_GROWTH = 1.0
+# Revisions kept per model version: a web process still on an older one keeps its mapped pages (a deleted
+# file lives on while mapped), and the next check moves it to the newest.
+KEEP_REVISIONS = 3
+ARRAYS = ("photo_ids", "probabilities", "labels", "queue_keys", "features", "membership", "centres")
+PROJECTION = ("mean", "axes")
+
+
+def _storage():
+    return storages["models"]
+
+
+def _folder(version_pk: int, revision: int) -> str:
+    return f"{ROOT}/v{version_pk}/r{revision:06d}"
+
+
+def revisions(version_pk: int) -> list[int]:
+    """Finished revisions of a version's catalogue, oldest first (one directory listing)."""
+    storage, folder = _storage(), f"{ROOT}/v{version_pk}"
+    if not storage.exists(folder):
+        return []
+    names, _ = storage.listdir(folder)
+    found = sorted(int(n[1:]) for n in names if n.startswith("r") and n[1:].isdigit())
+    return [r for r in found if storage.exists(f"{_folder(version_pk, r)}/meta.json")]
+
+
+def newest_revision(version_pk: int) -> int | None:
+    found = revisions(version_pk)
+    return found[-1] if found else None
+
+
+@dataclass(frozen=True, eq=False)
+class StoredCatalogue:
+    revision: int
+    photo_ids: np.ndarray  # int64 [N], catalogue order
+    photos: PhotoSet  # with its derivation
+
+    @property
+    def n_photos(self) -> int:
+        return self.photo_ids.size
+
+
+def _open_array(storage, name: str) -> np.ndarray:
+    try:
+        path = storage.path(name)
+    except NotImplementedError:  # a remote storage (S3): copy to the local cache, then map that
+        local = Path(settings.MODEL_CACHE_DIR) / name
+        if not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with storage.open(name, "rb") as remote, open(local.with_suffix(".part"), "wb") as out:
+                out.write(remote.read())
+            local.with_suffix(".part").rename(local)
+        path = local
+    return np.load(path, mmap_mode="r")
+
+
+def load(version_pk: int, revision: int) -> StoredCatalogue:
+    """A stored revision, memory-mapped: pages are read when touched, and shared by the processes."""
+    storage, folder = _storage(), _folder(version_pk, revision)
+    with storage.open(f"{folder}/meta.json", "rb") as handle:
+        meta = json.load(handle)
+    arrays = {name: _open_array(storage, f"{folder}/{name}.npy") for name in ARRAYS + PROJECTION}
+    derivation = Derivation(
+        features=arrays["features"],
+        described_by=meta["described_by"],
+        mean=arrays["mean"],
+        axes=arrays["axes"],
+        scale=meta["scale"],
+        centres=arrays["centres"],
+        membership=arrays["membership"],
+        digest=bytes.fromhex(meta["digest"]),
+        fitted_photos=meta["fitted_photos"],
+        dimensions=meta["dimensions"],
+        seed=meta["seed"],
+        sharpness=meta["sharpness"],
+    )
+    photos = PhotoSet(
+        probabilities=arrays["probabilities"],
+        labels=arrays["labels"],
+        queue_keys=arrays["queue_keys"],
+        derivation=derivation,
+    )
+    return StoredCatalogue(revision=revision, photo_ids=arrays["photo_ids"], photos=photos)
+
+
+def save(version_pk: int, revision: int, photo_ids: np.ndarray, photos: PhotoSet) -> None:
+    storage, folder = _storage(), _folder(version_pk, revision)
+    derivation = photos.derivation
+    arrays = {
+        "photo_ids": np.asarray(photo_ids, dtype=np.int64),
+        "probabilities": photos.probabilities,
+        "labels": photos.labels,
+        "queue_keys": photos.queue_keys,
+        "features": derivation.features,
+        "membership": derivation.membership,
+        "centres": derivation.centres,
+        "mean": derivation.mean,
+        "axes": derivation.axes,
+    }
+    for name, array in arrays.items():
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array))
+        storage.save(f"{folder}/{name}.npy", ContentFile(buffer.getvalue()))
+    meta = {
+        "described_by": derivation.described_by,
+        "scale": derivation.scale,
+        "digest": derivation.digest.hex(),
+        "fitted_photos": derivation.fitted_photos,
+        "dimensions": derivation.dimensions,
+        "seed": derivation.seed,
+        "sharpness": derivation.sharpness,
+        "photos": int(photos.n_photos),
+    }
+    storage.save(f"{folder}/meta.json", ContentFile(json.dumps(meta).encode()))  # last: marks it finished
+
+
+def prune(version_pk: int, keep: int = KEEP_REVISIONS) -> int:
+    """Delete all but the newest `keep` finished revisions; returns how many went."""
+    storage, old = _storage(), revisions(version_pk)[:-keep]
+    for revision in old:
+        folder = _folder(version_pk, revision)
+        storage.delete(f"{folder}/meta.json")  # first: a half-deleted revision is never loaded
+        for name in ARRAYS + PROJECTION:
+            storage.delete(f"{folder}/{name}.npy")
+    return len(old)
+
+
+def derive_and_store(version: ModelVersion) -> dict:
+    """A new revision of `version`'s derived catalogue: photos added since the newest revision join it, or,
+    when there is none or the catalogue outgrew it, a full derivation. Returns what it did."""
+    started = time.perf_counter()
+    # Without the embeddings first (1,280 floats a photo): a join needs only the new photos' ones.
+    catalogue = load_catalogue(version, with_embeddings=False)
+    previous_revision = newest_revision(version.pk)
+    previous = load(version.pk, previous_revision) if previous_revision is not None else None
+    full_reason, new_rows, new_source = _joinable(version, previous, catalogue)
+    with threadpool_limits(limits=1, user_api="blas"):  # the same bits in every process (engine.derive)
+        if full_reason is None:
+            position = {int(p): i for i, p in enumerate(catalogue.photo_ids.tolist())}
+            old_ids = previous.photo_ids.tolist()
+            keep = np.array([i for i, p in enumerate(old_ids) if p in position], dtype=np.int64)
+            order = np.concatenate([[position[old_ids[i]] for i in keep], new_rows]).astype(np.int64)
+            derivation = join(previous.photos.derivation, keep, new_source)
+            joined = int(new_rows.size)
+        else:
+            catalogue = load_catalogue(version)
+            order = np.arange(catalogue.n_photos, dtype=np.int64)
+            fitted = PhotoSet(catalogue.probabilities, catalogue.labels, catalogue.embeddings)
+            derivation = derive(fitted)
+            joined = 0
+    photos = PhotoSet(
+        probabilities=catalogue.probabilities[order],
+        labels=catalogue.labels[order],
+        queue_keys=catalogue.queue_keys[order],
+        derivation=derivation,
+    )
+    revision = (previous_revision or 0) + 1
+    save(version.pk, revision, catalogue.photo_ids[order], photos)
+    prune(version.pk)
+    return {
+        "revision": revision,
+        "photos": photos.n_photos,
+        "joined": joined,
+        "full": full_reason,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stale_states": full_reason is not None and previous is not None,
+    }
+
+
+def _joinable(version, previous: StoredCatalogue | None, catalogue):
+    """(None, new rows, their source rows) when the photos new since `previous` can join it; otherwise
+    (why the catalogue is derived afresh, None, None)."""
+    if previous is None:
+        return "first derivation of this model's catalogue", None, None
+    derivation = previous.photos.derivation
+    if catalogue.n_photos - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
+        return (
+            f"the catalogue grew from {derivation.fitted_photos} to {catalogue.n_photos} photos",
+            None,
+            None,
+        )
+    known = set(previous.photo_ids.tolist())
+    ids = catalogue.photo_ids.tolist()
+    new_rows = np.array([i for i, p in enumerate(ids) if p not in known], dtype=np.int64)
+    if derivation.described_by == "embeddings":
+        new_source = embeddings_of(version, [ids[i] for i in new_rows])
+        if new_source is None:
+            return "some new photos have no embedding", None, None
+    else:
+        if embeddings_of(version, ids) is not None:  # (a count would do; this runs only without embeddings)
+            return "the photos are now described by their embeddings", None, None
+        new_source = catalogue.probabilities[new_rows]
+    return None, new_rows, new_source
