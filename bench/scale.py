@@ -204,10 +204,11 @@ def rescore_and_plans(n_profiles: int, swipes_per_profile: int) -> dict:
 
     version = active_model()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile")
+        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile CASCADE")  # and what hangs off profiles
         cursor.execute(
-            "INSERT INTO swipes_userprofile (round, queue_salt, swipe_count, scores, created_at, updated_at)"
-            " SELECT 1, 0, %s, '', now(), now() FROM generate_series(1, %s)",
+            # Every NOT NULL column without a database default is named (Django keeps defaults in Python).
+            "INSERT INTO swipes_userprofile (round, queue_salt, swipe_count, scores, reveal_city, created_at,"
+            " updated_at) SELECT 1, 0, %s, '', true, now(), now() FROM generate_series(1, %s)",
             [swipes_per_profile, n_profiles],
         )
         cursor.execute(  # each profile swipes `swipes_per_profile` different photos of the catalogue

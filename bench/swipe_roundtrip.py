@@ -87,7 +87,7 @@ def wipe_profiles() -> None:
     if connection.vendor != "postgresql" or "bench" not in name:
         raise SystemExit(f"refusing to wipe profiles in database {name!r}: not a bench database")
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile")
+        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile CASCADE")  # and what hangs off profiles
 
 
 # --- the report -----------------------------------------------------------------------------------------
