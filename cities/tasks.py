@@ -1,12 +1,10 @@
 """Celery tasks for photos: thin wrappers that declare their kind and queue and call a service."""
 
-from django.db import OperationalError
-
-from jobs.registry import DEFAULT_QUEUE, job_task
+from jobs.registry import DEFAULT_QUEUE, RETRY_ON_DATABASE_BLIP, job_task
 
 from .ingest.scrape import request_from_params, scrape
 
-TASK_OPTIONS = {"autoretry_for": (OperationalError,), "max_retries": 3, "retry_backoff": True}
+TASK_OPTIONS = RETRY_ON_DATABASE_BLIP
 
 
 # Downloads, not models: the default queue. The hard limit is the backstop for a hung download.

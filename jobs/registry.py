@@ -12,9 +12,14 @@ from dataclasses import dataclass
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 from django.utils.module_loading import autodiscover_modules
 
 from .runner import Work, run_job
+
+# The retry policy every job shares: a database that went away for a moment is retried with backoff.
+# ML jobs take fewer retries (see mlworker/tasks.py); classify takes none.
+RETRY_ON_DATABASE_BLIP = {"autoretry_for": (OperationalError,), "max_retries": 3, "retry_backoff": True}
 
 # Symbolic queues; their real names come from settings at send time (tests and deployments rename them).
 DEFAULT_QUEUE = "default"

@@ -6,21 +6,15 @@ TensorFlow at import time.
 """
 
 from celery import shared_task
-from django.db import OperationalError
 
-from jobs.registry import CLASSIFY_QUEUE, ML_QUEUE, job_task
+from jobs.registry import CLASSIFY_QUEUE, ML_QUEUE, RETRY_ON_DATABASE_BLIP, job_task
 
 from . import services, training
 from .models import ModelVersion
 
 # ML jobs are long: they retry only when the database went away, and a rerun reuses the cached embeddings.
 # acks_late is off so that a job that crashed the worker (out of memory, say) is not redelivered forever.
-ML_TASK_OPTIONS = {
-    "autoretry_for": (OperationalError,),
-    "max_retries": 2,
-    "retry_backoff": True,
-    "acks_late": False,
-}
+ML_TASK_OPTIONS = RETRY_ON_DATABASE_BLIP | {"max_retries": 2, "acks_late": False}
 
 
 @job_task(

@@ -1,9 +1,8 @@
 """Celery tasks for the swipe loop: thin wrappers that declare their kind and queue and call a service."""
 
 from celery import shared_task
-from django.db import OperationalError
 
-from jobs.registry import DEFAULT_QUEUE, ML_QUEUE, job_task
+from jobs.registry import DEFAULT_QUEUE, ML_QUEUE, RETRY_ON_DATABASE_BLIP, job_task
 from jobs.services import start_job
 from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
@@ -12,7 +11,7 @@ from .catalogue_store import derive_and_store
 from .profiles import remove_empty_anonymous_profiles
 from .services import rescore_all_profiles
 
-TASK_OPTIONS = {"autoretry_for": (OperationalError,), "max_retries": 3, "retry_backoff": True}
+TASK_OPTIONS = RETRY_ON_DATABASE_BLIP
 
 
 @job_task(
