@@ -21,7 +21,9 @@ export DEBUG=0
 export DJANGO_SETTINGS_MODULE=vibes_site.settings.local
 export MEDIA_ROOT=${MEDIA_ROOT:-$(pwd)/var/bench-media}
 export STATIC_ROOT=${STATIC_ROOT:-$(pwd)/var/bench-static}
-mkdir -p "$MEDIA_ROOT" "$STATIC_ROOT"
+# The bench database's model artifacts (derived catalogues) apart from the dev database's var/models.
+export MODELS_ROOT=${MODELS_ROOT:-$(pwd)/var/bench-models}
+mkdir -p "$MEDIA_ROOT" "$STATIC_ROOT" "$MODELS_ROOT"
 
 echo "== bench database $BENCH_DB on $PGHOST:$PGPORT"
 createdb "$BENCH_DB" 2>/dev/null || true # already there is fine

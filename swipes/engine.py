@@ -20,7 +20,14 @@ from django.db import connections
 from threadpoolctl import threadpool_limits
 
 from mlworker.models import ModelVersion
-from mlworker.selectors import Catalogue, catalogue_stamp, hidden_stamp, load_catalogue, servable_mask
+from mlworker.selectors import (
+    Catalogue,
+    active_model,
+    catalogue_stamp,
+    hidden_stamp,
+    load_catalogue,
+    servable_mask,
+)
 
 from . import catalogue_store
 from .recommender.base import Policy, Scorer, StaleState
@@ -167,6 +174,27 @@ def engine_for(version: ModelVersion) -> Engine:
     return engine
 
 
+_active: dict = {"version": None, "checked_at": float("-inf")}
+
+
+def active_version() -> ModelVersion | None:
+    """The active model as the swipe loop sees it: looked up at most every FRESHNESS_SECONDS per process,
+    so a swipe does not ask the database on every request. A model switch (on the ml worker) reaches the
+    swipe loop within that time, as a new catalogue does; until then swipes count under the previous model,
+    and profiles replay under the new one when they next swipe. With VIBES_ENGINE_RELOAD = "inline" (the
+    tests) every call asks."""
+    if getattr(settings, "VIBES_ENGINE_RELOAD", "background") == "inline":
+        return active_model()
+    now = time.monotonic()
+    if now - _active["checked_at"] >= FRESHNESS_SECONDS:
+        _active.update(version=active_model(), checked_at=now)
+    return _active["version"]
+
+
+def forget_active_version() -> None:
+    _active.update(version=None, checked_at=float("-inf"))
+
+
 def refresh_engine(version: ModelVersion) -> Engine:
     """Load the newest catalogue now (a job that must see it, such as the rescore)."""
     return _refresh(version)
@@ -176,6 +204,15 @@ def forget_engine() -> None:
     """Drop the cached engine (tests, after changing settings or rolling data back)."""
     with _lock:
         _current.update(engine=None, checked_at=0.0, refreshing=False)
+    forget_active_version()
 
 
-__all__ = ["Engine", "StaleState", "engine_for", "forget_engine", "refresh_engine"]
+__all__ = [
+    "Engine",
+    "StaleState",
+    "active_version",
+    "engine_for",
+    "forget_active_version",
+    "forget_engine",
+    "refresh_engine",
+]

@@ -4,7 +4,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.cache import cache
 
 from cities.models import City, Photo
 from cities.selectors import scene_tag_counts
@@ -70,28 +69,37 @@ def current_state(profile: UserProfile, version: ModelVersion) -> np.ndarray:
     return state if state is not None else replayed_state(profile, version)
 
 
-def next_photo(profile: UserProfile, version: ModelVersion | None = None) -> Photo | None:
+def next_photo(
+    profile: UserProfile,
+    version: ModelVersion | None = None,
+    *,
+    seen_this_round: tuple[int, ...] | None = None,
+    state: np.ndarray | None = None,
+) -> Photo | None:
     """The next card for this profile, or None when every photo has been shown this round.
 
     The configured policy (swipes.recommender.policies) chooses among the servable photos not swiped this
-    round; the global queue permutes its order by the round's salt.
+    round; the global queue permutes its order by the round's salt. Right after a swipe the caller knows the
+    round's swiped photos and the new state (services.SwipeOutcome) and passes them, which saves reading
+    them again; the card is the same either way.
     """
     version = version or active_model()
     if version is None:
         return None
     engine = engine_for(version)
+    if seen_this_round is None:
+        seen_this_round = swipes_this_round(profile).values_list("photo_id", flat=True)
     seen = ~engine.servable
-    seen[engine.indices(swipes_this_round(profile).values_list("photo_id", flat=True))] = True
-    state = current_state(profile, version)
+    seen[engine.indices(seen_this_round)] = True
+    if state is None:
+        state = current_state(profile, version)
     # Seeded by who it is and where they stand, so a retried request (or an undo) shows the same card again.
     rng = np.random.default_rng([card_seed(profile), profile.round, profile.swipe_count])
     for _ in range(3):  # a photo hidden (or rated low) since the engine was built is skipped
         index = engine.policy.choose(engine.scorer, state, seen, rng, queue_salt=profile.queue_salt)
         if index is None:
             return None
-        photo = (
-            Photo.objects.servable().select_related("city").filter(pk=int(engine.photo_ids[index])).first()
-        )
+        photo = Photo.objects.servable().filter(pk=int(engine.photo_ids[index])).first()
         if photo is not None:
             return photo
         seen[index] = True
@@ -107,20 +115,13 @@ def card_seed(profile: UserProfile) -> int:
     return profile.user_id or profile.pk or 0
 
 
-QUEUE_SIZE_TTL_SECONDS = 30
-
-
 def queue_size(version: ModelVersion | None = None) -> int:
-    """How many photos the queue holds. Shown on every card, so cached briefly rather than counted per swipe."""
+    """How many photos the queue holds (queue_photos). Shown on every card, so read from the engine, which
+    knows which of its photos may be served, rather than counted in the database per swipe."""
     version = version or active_model()
     if version is None:
         return 0
-    key = f"queue-size:{version.pk}"
-    size = cache.get(key)
-    if size is None:
-        size = queue_photos(version).count()
-        cache.set(key, size, QUEUE_SIZE_TTL_SECONDS)
-    return size
+    return int(engine_for(version).servable.sum())
 
 
 def profile_for_visitor_cookie(value: str) -> UserProfile | None:

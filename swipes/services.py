@@ -8,6 +8,7 @@ update, and a rebuild that fails takes the undo or reset back with it, so stale 
 import secrets
 from dataclasses import dataclass, replace
 
+import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,6 +43,10 @@ class SwipeOutcome:
     conflict: str = ""  # OTHER_ANSWER or OLD_ROUND; "" for a plain repeat (a double click, a retry)
     overtaken: bool = False  # counted, but another tab had swiped or undone since this card was dealt
     city_name: str = ""  # the city the photo was filed under, for "That was Kyoto"
+    # For dealing the next card without asking again: the photos of this round's live swipes (after this
+    # one) and the state the swipe left, both read or computed under the profile's lock.
+    seen_this_round: tuple[int, ...] | None = None
+    state: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -113,17 +118,13 @@ def record_swipe(
     latest live swipe then, 0 for none), so that a card from another tab's past is told apart.
     """
     version = version or active_model()
-    # One query both checks the photo is in the queue and names its city (for the reveal after the swipe).
-    city_name = (
-        Photo.objects.servable()
-        .filter(pk=photo_id, predictions__model_version=version)
-        .values_list("city__name", flat=True)
-        .first()
-        if version is not None
-        else None
-    )
-    engine = engine_for(version) if city_name is not None else None
+    # The engine's catalogue is the photos with a vector under the version; one query then checks the
+    # photo may still be served and names its city (for the reveal after the swipe).
+    engine = engine_for(version) if version is not None else None
     if engine is None or photo_id not in engine.index_of:
+        raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
+    city_name = Photo.objects.servable().filter(pk=photo_id).values_list("city__name", flat=True).first()
+    if city_name is None:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
     try:
         outcome = _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
@@ -140,14 +141,15 @@ def _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
         profile = lock_profile(profile)
         if shown_round is not None and shown_round != profile.round:
             return SwipeOutcome(profile, None, counted=False, conflict=OLD_ROUND)
-        this_round = Swipe.objects.live().in_round(profile)
-        existing = this_round.filter(photo_id=photo_id).first()
-        if existing:
+        # One read of this round's live swipes answers the duplicate check, where the profile stands
+        # (for `overtaken`) and, after the insert, which photos the next card must not repeat.
+        this_round = list(Swipe.objects.live().in_round(profile).values_list("id", "photo_id"))
+        existing_id = next((pk for pk, photo in this_round if photo == photo_id), None)
+        if existing_id is not None:
+            existing = Swipe.objects.get(pk=existing_id)
             conflict = "" if existing.liked == liked else OTHER_ANSWER
             return SwipeOutcome(profile, existing, counted=False, conflict=conflict)
-        overtaken = shown_after is not None and shown_after != (
-            this_round.order_by("-id").values_list("id", flat=True).first() or 0
-        )
+        overtaken = shown_after is not None and shown_after != max((pk for pk, _ in this_round), default=0)
         state = selectors.current_state(profile, version)
         # No savepoint is needed around the insert: the duplicate check above ran under the profile's row
         # lock (Postgres) or inside an IMMEDIATE transaction (SQLite), so no concurrent swipe can race it.
@@ -157,7 +159,8 @@ def _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
         profile.scores_model = version
         profile.swipe_count += 1
         profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
-    return SwipeOutcome(profile, swipe, counted=True, overtaken=overtaken)
+    seen = (*(photo for _, photo in this_round), photo_id)
+    return SwipeOutcome(profile, swipe, counted=True, overtaken=overtaken, seen_this_round=seen, state=state)
 
 
 def undo_swipe(profile: UserProfile, swipe_id: int) -> UndoOutcome:

@@ -14,10 +14,10 @@ from django.db import InterfaceError, OperationalError, connection
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mlworker.selectors import active_model
 from vibes_site.htmx import render_htmx, retarget_to, vary_on_htmx
 
 from . import profiles, selectors, services
+from .engine import active_version
 from .forms import SwipeForm, UndoForm
 from .visitors import ensure_visitor_token, forget_visitor, visitor_token, with_visitor_cookie
 
@@ -58,14 +58,18 @@ def _writing(request):
     return profiles.profile_for_writing(request.user, ensure_visitor_token(request))
 
 
-def _card_context(profile, version=None, notice="", error="", last_swipe=None, revealed=""):
+def _card_context(profile, version=None, notice="", error="", last_swipe=None, revealed="", dealt_after=None):
     """What the card needs. Callers that already know the active model or the latest swipe (right after a
-    swipe it is that one) pass them in, which saves a query each."""
-    version = version or active_model()
+    swipe it is that one) pass them in, which saves a query each; right after a swipe, `dealt_after` is its
+    SwipeOutcome, which knows the round's swiped photos and the new state."""
+    version = version or active_version()
     last_swipe = selectors.last_swipe_id(profile) if last_swipe is None else last_swipe
+    known = (
+        {"seen_this_round": dealt_after.seen_this_round, "state": dealt_after.state} if dealt_after else {}
+    )
     return {
         "profile": profile,
-        "photo": selectors.next_photo(profile, version),
+        "photo": selectors.next_photo(profile, version, **known),
         "queue_size": selectors.queue_size(version),
         "last_swipe": last_swipe,
         "model": version,
@@ -131,7 +135,7 @@ def swipe(request):
     form = SwipeForm(request.POST)
     if not form.is_valid():
         return _card_refused(request, _reading(request), form.first_error(), status=400)
-    version = active_model()
+    version = active_version()
     data = form.cleaned_data
     profile = _writing(request)
     try:
@@ -157,7 +161,13 @@ def swipe(request):
     # The city comes with the swipe's own queue check (no extra query); the profile says whether to tell.
     revealed = outcome.city_name if outcome.counted and outcome.profile.reveal_city else ""
     return _card_response(
-        request, outcome.profile, notice=notice, revealed=revealed, version=version, last_swipe=last
+        request,
+        outcome.profile,
+        notice=notice,
+        revealed=revealed,
+        version=version,
+        last_swipe=last,
+        dealt_after=outcome if outcome.counted else None,
     )
 
 

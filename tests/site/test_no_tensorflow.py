@@ -50,6 +50,7 @@ def test_rendering_every_page_does_not_import_tensorflow(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
         "CELERY_BROKER_URL": "memory://",
         "MEDIA_ROOT": str(tmp_path / "media"),
+        "MODELS_ROOT": str(tmp_path / "models"),  # not the checkout's var/models (a bench may have filled it)
     }
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

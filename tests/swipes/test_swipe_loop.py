@@ -19,6 +19,7 @@ from swipes.models import Swipe, UserProfile
 
 from .cards import (
     HX,
+    card_form,
     replayed_from_db,
     shown_photo_id,
     stored_state,
@@ -376,3 +377,41 @@ def test_a_replay_in_another_process_rebuilds_the_state_bit_for_bit():
     assert np.array_equal(scorer_two.replay(log, liked), state)
     # The same state must also rank the cities identically everywhere.
     assert np.array_equal(scorer_two.city_scores(state), scorer_one.city_scores(state))
+
+
+def test_the_card_dealt_after_a_swipe_is_the_card_a_reload_deals(photo_set):
+    """Right after a swipe the next card is chosen from what the swipe itself read and computed (this
+    round's swiped photos, the new state); a reload reads both from the database. They must agree, or a
+    swipe would deal a card the page would not, or deal the photo just rated again."""
+    photo_set(slugs=("alpha", "beta", "gamma", "delta", "eps"), per_city=6)
+    client = Client()
+    response = client.get("/")
+    for n in range(1, 21):
+        response = client.post("/swipe/", card_form(response, "1" if n % 3 else "0"), **HX)
+        assert response.status_code == 200 and swipe_count(response) == n
+        reloaded = client.get("/", **HX)
+        assert shown_photo_id(response) == shown_photo_id(reloaded)
+        rated = set(Swipe.objects.values_list("photo_id", flat=True))
+        assert shown_photo_id(response) not in rated
+
+
+@pytest.mark.django_db
+def test_the_swipe_loop_asks_for_the_active_model_at_most_every_few_seconds(
+    photo_set, settings, monkeypatch, django_assert_num_queries
+):
+    from swipes import engine
+
+    photo_set()
+    settings.VIBES_ENGINE_RELOAD = "background"
+    first = engine.active_version()
+    with django_assert_num_queries(0):
+        assert engine.active_version() == first
+    ModelVersion.objects.update(is_active=False)  # as a switch on the ml worker would, unseen here
+    with django_assert_num_queries(0):
+        assert engine.active_version() == first  # for up to FRESHNESS_SECONDS
+    monkeypatch.setattr(engine, "FRESHNESS_SECONDS", 0.0)
+    assert engine.active_version() is None
+    settings.VIBES_ENGINE_RELOAD = "inline"  # the tests' setting: every call asks
+    ModelVersion.objects.filter(pk=first.pk).update(is_active=True)
+    monkeypatch.setattr(engine, "FRESHNESS_SECONDS", 3600.0)
+    assert engine.active_version() == first
