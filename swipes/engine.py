@@ -70,6 +70,8 @@ class Engine:
 
 _lock = threading.Lock()
 _current: dict = {"engine": None, "checked_at": 0.0, "refreshing": False}
+# The model the swipe loop serves (active_version), and the one it is moving to while that one loads.
+_active: dict = {"version": None, "checked_at": float("-inf"), "switching_to": None}
 
 
 def _stamp(version: ModelVersion) -> tuple:
@@ -131,7 +133,14 @@ def _refresh(version: ModelVersion) -> Engine:
     stamp = _stamp(version)
     with _lock:
         engine = _current["engine"]
-        if engine is None or engine.version.pk != version.pk or engine.stamp[:-2] != stamp[:-2]:
+        if engine is None or engine.version.pk != version.pk:
+            engine = _build(version, stamp)
+            if _active["switching_to"] == version.pk:
+                # The swipe loop moves to this model now (active_version). Set before the engine, so that a
+                # request reading both in between asks for this version and waits on the lock, rather than
+                # asking for the previous one and finding it gone.
+                _active.update(version=version, switching_to=None)
+        elif engine.stamp[:-2] != stamp[:-2]:
             engine = _build(version, stamp)
         elif engine.stamp != stamp:  # only what may be served changed: no need to reload the arrays
             engine = replace(engine, servable=servable_mask(engine.photo_ids), stamp=stamp)
@@ -140,6 +149,8 @@ def _refresh(version: ModelVersion) -> Engine:
 
 
 def _refresh_in_background(version: ModelVersion) -> None:
+    """Load `version`'s current catalogue on a thread of its own."""
+
     def work():
         try:
             _refresh(version)
@@ -153,46 +164,61 @@ def _refresh_in_background(version: ModelVersion) -> None:
     threading.Thread(target=work, name="engine-refresh", daemon=True).start()
 
 
-def engine_for(version: ModelVersion) -> Engine:
-    """The engine of `version`. A request never waits for a new catalogue: once this process has an engine
-    for the version, a changed catalogue is loaded by a background thread while the current engine keeps
-    answering (VIBES_ENGINE_RELOAD = "background"; "inline" checks in the request, for the tests). Only the
-    first engine of a version is loaded in the request."""
-    engine = _current["engine"]
-    if engine is None or engine.version.pk != version.pk:
-        return _refresh(version)
-    if time.monotonic() - _current["checked_at"] < FRESHNESS_SECONDS:
-        return engine
-    if getattr(settings, "VIBES_ENGINE_RELOAD", "background") == "inline":
-        return _refresh(version)
+def _start_refresh(version: ModelVersion) -> None:
+    """Start a background load unless one is already running (the next check starts it then)."""
     with _lock:
         start = not _current["refreshing"]
         if start:
             _current["checked_at"] = time.monotonic()
     if start:
         _refresh_in_background(version)
+
+
+def engine_for(version: ModelVersion) -> Engine:
+    """The engine of `version`. A request never waits for a new catalogue: once this process has an engine
+    for the version, a changed catalogue is loaded by a background thread while the current engine keeps
+    answering (VIBES_ENGINE_RELOAD = "background"; "inline" checks in the request, for the tests). A new
+    model's engine is loaded in the background too (active_version); only a process's very first engine is
+    loaded in a request."""
+    engine = _current["engine"]
+    if engine is None or engine.version.pk != version.pk:
+        return _refresh(version)
+    if time.monotonic() - _current["checked_at"] < FRESHNESS_SECONDS:
+        return engine
+    if _reloads_inline():
+        return _refresh(version)
+    _start_refresh(version)
     return engine
 
 
-_active: dict = {"version": None, "checked_at": float("-inf")}
+def _reloads_inline() -> bool:
+    return getattr(settings, "VIBES_ENGINE_RELOAD", "background") == "inline"
 
 
 def active_version() -> ModelVersion | None:
-    """The active model as the swipe loop sees it: looked up at most every FRESHNESS_SECONDS per process,
-    so a swipe does not ask the database on every request. A model switch (on the ml worker) reaches the
-    swipe loop within that time, as a new catalogue does; until then swipes count under the previous model,
-    and profiles replay under the new one when they next swipe. With VIBES_ENGINE_RELOAD = "inline" (the
-    tests) every call asks."""
-    if getattr(settings, "VIBES_ENGINE_RELOAD", "background") == "inline":
+    """The active model as the swipe loop sees it, looked up at most every FRESHNESS_SECONDS per process,
+    so a swipe does not ask the database on every request.
+
+    After a model switch (on the ml worker) the swipe loop keeps the model whose engine this process has
+    until a background thread has loaded the new one: no request waits for a catalogue to load. Swipes
+    meanwhile count under the previous model, and each profile replays under the new one at its next swipe.
+    With VIBES_ENGINE_RELOAD = "inline" (the tests) every call asks, and the switch is immediate."""
+    if _reloads_inline():
         return active_model()
     now = time.monotonic()
     if now - _active["checked_at"] >= FRESHNESS_SECONDS:
-        _active.update(version=active_model(), checked_at=now)
+        newest, current = active_model(), _current["engine"]
+        _active["checked_at"] = now
+        if newest is not None and current is not None and current.version.pk != newest.pk:
+            _active.update(version=current.version, switching_to=newest.pk)
+            _start_refresh(newest)  # which moves the swipe loop to it once loaded (_refresh)
+        else:
+            _active["version"] = newest
     return _active["version"]
 
 
 def forget_active_version() -> None:
-    _active.update(version=None, checked_at=float("-inf"))
+    _active.update(version=None, checked_at=float("-inf"), switching_to=None)
 
 
 def refresh_engine(version: ModelVersion) -> Engine:

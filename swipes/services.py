@@ -17,7 +17,7 @@ from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
 from . import selectors
-from .engine import engine_for, refresh_engine
+from .engine import engine_for, forget_active_version, refresh_engine
 from .models import Swipe, UserProfile, VisitedCity
 
 # Why a swipe did not count although its photo can be rated (SwipeOutcome.conflict).
@@ -47,6 +47,7 @@ class SwipeOutcome:
     # one) and the state the swipe left, both read or computed under the profile's lock.
     seen_this_round: tuple[int, ...] | None = None
     state: np.ndarray | None = None
+    version: ModelVersion | None = None  # the model the swipe counted under
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,19 @@ def record_swipe(
     try:
         outcome = _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
     except IntegrityError:
-        # The photo was deleted while this swipe was being written (the foreign key is checked at commit).
+        # Foreign keys are checked at commit: the photo, or the model this process was still serving, was
+        # deleted meanwhile. A label-only baseline is deleted when a new one replaces it, and the swipe loop
+        # keeps serving the previous model until the new one's engine is loaded (engine.active_version):
+        # count the swipe under the model that is active now.
+        if not ModelVersion.objects.filter(pk=version.pk).exists():
+            forget_active_version()
+            return record_swipe(
+                profile, photo_id, liked, active_model(), shown_round=shown_round, shown_after=shown_after
+            )
         if Photo.objects.filter(pk=photo_id).exists():
             raise
         raise PhotoUnavailable(f"photo {photo_id} was deleted meanwhile") from None
-    return replace(outcome, city_name=city_name)
+    return replace(outcome, city_name=city_name, version=version)
 
 
 def _record(profile, photo_id, liked, version, engine, shown_round, shown_after) -> SwipeOutcome:

@@ -165,7 +165,7 @@ def swipe(request):
         outcome.profile,
         notice=notice,
         revealed=revealed,
-        version=version,
+        version=outcome.version or version,
         last_swipe=last,
         dealt_after=outcome if outcome.counted else None,
     )
