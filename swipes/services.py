@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from cities.models import Photo
@@ -57,18 +58,20 @@ class UndoOutcome:
     swipe: Swipe | None = None
 
 
-def lock_profile(profile: UserProfile) -> UserProfile:
+def lock_profile(profile: UserProfile, **annotations) -> UserProfile:
     """The profile's row, locked for this transaction. A visitor's profile that was merged into an account
-    at login (profiles.merge_profiles) hands over to the account's, so a swipe in flight lands there."""
-    locked = UserProfile.objects.select_for_update().filter(pk=profile.pk).first()
+    at login (profiles.merge_profiles) hands over to the account's, so a swipe in flight lands there.
+    `annotations` ride along on the locking query (the swipe reads its photo's city that way)."""
+    rows = UserProfile.objects.select_for_update().annotate(**annotations)
+    locked = rows.filter(pk=profile.pk).first()
     if locked is None and profile.visitor_token:
         # Removed meanwhile as empty and idle (profiles.remove_empty_anonymous_profiles): start afresh.
         UserProfile.objects.get_or_create(visitor_token=profile.visitor_token)
-        locked = UserProfile.objects.select_for_update().get(visitor_token=profile.visitor_token)
+        locked = rows.get(visitor_token=profile.visitor_token)
     if locked is None:
         raise UserProfile.DoesNotExist(f"profile {profile.pk} no longer exists")
     if locked.merged_into_id:
-        return UserProfile.objects.select_for_update().get(pk=locked.merged_into_id)
+        return rows.get(pk=locked.merged_into_id)
     return locked
 
 
@@ -119,13 +122,10 @@ def record_swipe(
     latest live swipe then, 0 for none), so that a card from another tab's past is told apart.
     """
     version = version or active_model()
-    # The engine's catalogue is the photos with a vector under the version; one query then checks the
-    # photo may still be served and names its city (for the reveal after the swipe).
+    # The engine's catalogue is the photos with a vector under the version; whether the photo may still be
+    # served is checked under the profile's lock (_record).
     engine = engine_for(version) if version is not None else None
     if engine is None or photo_id not in engine.index_of:
-        raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
-    city_name = Photo.objects.servable().filter(pk=photo_id).values_list("city__name", flat=True).first()
-    if city_name is None:
         raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
     try:
         outcome = _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
@@ -142,12 +142,17 @@ def record_swipe(
         if Photo.objects.filter(pk=photo_id).exists():
             raise
         raise PhotoUnavailable(f"photo {photo_id} was deleted meanwhile") from None
-    return replace(outcome, city_name=city_name, version=version)
+    return replace(outcome, version=version)
 
 
 def _record(profile, photo_id, liked, version, engine, shown_round, shown_after) -> SwipeOutcome:
+    # The photo's city (for "That was Kyoto") comes with the lock, in the same query; None when the photo
+    # may no longer be served (hidden or deleted since the card was dealt), and then nothing is written.
+    city_of_photo = Photo.objects.servable().filter(pk=photo_id).values("city__name")[:1]
     with transaction.atomic():
-        profile = lock_profile(profile)
+        profile = lock_profile(profile, swiped_city=Subquery(city_of_photo))
+        if profile.swiped_city is None:
+            raise PhotoUnavailable(f"photo {photo_id} is not in the swipe queue")
         if shown_round is not None and shown_round != profile.round:
             return SwipeOutcome(profile, None, counted=False, conflict=OLD_ROUND)
         # One read of this round's live swipes answers the duplicate check, where the profile stands
@@ -169,7 +174,15 @@ def _record(profile, photo_id, liked, version, engine, shown_round, shown_after)
         profile.swipe_count += 1
         profile.save(update_fields=["scores", "scores_model", "swipe_count", "updated_at"])
     seen = (*(photo for _, photo in this_round), photo_id)
-    return SwipeOutcome(profile, swipe, counted=True, overtaken=overtaken, seen_this_round=seen, state=state)
+    return SwipeOutcome(
+        profile,
+        swipe,
+        counted=True,
+        overtaken=overtaken,
+        city_name=profile.swiped_city,
+        seen_this_round=seen,
+        state=state,
+    )
 
 
 def undo_swipe(profile: UserProfile, swipe_id: int) -> UndoOutcome:
