@@ -286,3 +286,28 @@ def test_scorers_without_looks_name_none():
     scorer = SCORER_OBJECTS["original"]
     state = scorer.replay([0, 1], [True, True])
     assert scorer.favourite_looks(state, np.array([0, 1])).size == 0
+
+
+@given(swipe_logs, st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_one_pass_over_the_memberships_gives_the_scores_and_the_draw_of_two(log, seed):
+    looks = make_scorer("multi_taste", TWINS)
+    state = looks.replay(*log)  # (the logs' photo indices fit TWINS too)
+    scores, draw = looks.scores_and_draw(state, np.random.default_rng(seed))
+    # (float32 memberships for the draw: equal to float32 precision)
+    np.testing.assert_allclose(scores, looks.photo_scores(state), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        draw, looks.sample_photo_scores(state, np.random.default_rng(seed)), rtol=1e-5, atol=1e-6
+    )
+    # city_and_look's draw (one pass) equals the one it made from the looks' two separate passes.
+    blended = make_scorer("city_and_look", TWINS)
+    both = blended.replay(*log)
+    rng = np.random.default_rng(seed)
+    look_state, likes, swipes = blended._split(both)
+    weight = blended.city_weights(blended.looks.city_scores(look_state), likes, swipes)
+    two_pass = blended.looks.sample_photo_scores(look_state, rng)
+    labels = TWINS.labels
+    expected = (likes[labels] + weight[labels] * two_pass) / (swipes[labels] + weight[labels])
+    np.testing.assert_allclose(
+        blended.sample_photo_scores(both, np.random.default_rng(seed)), expected, rtol=1e-5, atol=1e-6
+    )
