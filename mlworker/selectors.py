@@ -62,15 +62,20 @@ def embedding_key_of(version: ModelVersion) -> str | None:
     return (version.params or {}).get("embedding_key") or None
 
 
-def load_catalogue(version: ModelVersion, with_embeddings: bool = True) -> Catalogue:
+def load_catalogue(
+    version: ModelVersion, with_embeddings: bool = True, photo_ids: list[int] | None = None
+) -> Catalogue:
+    """The version's catalogue; with `photo_ids`, only those photos' rows (photos joining a stored one)."""
+    predictions = PhotoPrediction.objects.filter(model_version=version)
+    servable = Photo.objects.servable().filter(predictions__model_version=version)
+    if photo_ids is not None:
+        predictions, servable = predictions.filter(photo_id__in=photo_ids), servable.filter(pk__in=photo_ids)
     rows = list(
-        PhotoPrediction.objects.filter(model_version=version)
-        .order_by("photo_id")
-        .values_list("photo_id", "probabilities", "photo__city_id", "photo__queue_key")
+        predictions.order_by("photo_id").values_list(
+            "photo_id", "probabilities", "photo__city_id", "photo__queue_key"
+        )
     )
-    servable_ids = set(
-        Photo.objects.servable().filter(predictions__model_version=version).values_list("id", flat=True)
-    )
+    servable_ids = set(servable.values_list("id", flat=True))
     photo_ids = np.array([row[0] for row in rows], dtype=np.int64)
     probabilities = np.array([np.frombuffer(row[1], dtype=np.float32) for row in rows], dtype=np.float32)
     probabilities = probabilities.reshape(len(rows), version.n_cities)
@@ -99,6 +104,25 @@ def load_catalogue(version: ModelVersion, with_embeddings: bool = True) -> Catal
         queue_keys=np.array([row[3] for row in rows], dtype=np.int64),
         servable=np.array([row[0] in servable_ids for row in rows], dtype=bool),
     )
+
+
+def photo_ids_with_vectors(version: ModelVersion) -> list[int]:
+    """The photos with a vector under `version`, ascending: load_catalogue's rows, without their data."""
+    return list(
+        PhotoPrediction.objects.filter(model_version=version)
+        .order_by("photo_id")
+        .values_list("photo_id", flat=True)
+    )
+
+
+def every_photo_has_an_embedding(version: ModelVersion) -> bool:
+    """Whether load_catalogue would give the version's catalogue embeddings (counted, not read)."""
+    key = embedding_key_of(version)
+    if not key:
+        return False
+    with_vectors = PhotoPrediction.objects.filter(model_version=version)
+    embedded = PhotoEmbedding.objects.filter(backbone=key, photo__predictions__model_version=version)
+    return embedded.count() == with_vectors.count() > 0
 
 
 def embeddings_of(version: ModelVersion, photo_ids: list[int]) -> np.ndarray | None:

@@ -15,7 +15,7 @@ stale, and the derive job then queues a rescore that replays them in the backgro
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from django.core.files.storage import storages
 from threadpoolctl import threadpool_limits
 
 from mlworker.models import ModelVersion
-from mlworker.selectors import embeddings_of, load_catalogue
+from mlworker.selectors import every_photo_has_an_embedding, load_catalogue, photo_ids_with_vectors
 
 from .recommender.catalogue import PhotoSet
 from .recommender.derivation import Derivation, derive, join
@@ -162,35 +162,36 @@ def prune(version_pk: int, keep: int = KEEP_REVISIONS) -> int:
 
 def derive_and_store(version: ModelVersion) -> dict:
     """A new revision of `version`'s derived catalogue: photos added since the newest revision join it, or,
-    when there is none or the catalogue outgrew it, a full derivation. Returns what it did."""
+    when there is none or the catalogue outgrew it, a full derivation. Returns what it did.
+
+    A join reads from the database only which photos have a vector, and the new photos' rows: the kept
+    rows are the previous revision's, copied bit for bit (so stored states replay), not read again.
+    """
     started = time.perf_counter()
-    # Without the embeddings first (1,280 floats a photo): a join needs only the new photos' ones.
-    catalogue = load_catalogue(version, with_embeddings=False)
     previous_revision = newest_revision(version.pk)
     previous = load(version.pk, previous_revision) if previous_revision is not None else None
-    full_reason, new_rows, new_source = _joinable(version, previous, catalogue)
+    photo_ids = photo_ids_with_vectors(version)
+    full_reason, keep, joining = _joinable(version, previous, photo_ids)
     with threadpool_limits(limits=1, user_api="blas"):  # the same bits in every process (engine.derive)
         if full_reason is None:
-            position = {int(p): i for i, p in enumerate(catalogue.photo_ids.tolist())}
-            old_ids = previous.photo_ids.tolist()
-            keep = np.array([i for i, p in enumerate(old_ids) if p in position], dtype=np.int64)
-            order = np.concatenate([[position[old_ids[i]] for i in keep], new_rows]).astype(np.int64)
+            new_source = joining.embeddings if joining.embeddings is not None else joining.probabilities
             derivation = join(previous.photos.derivation, keep, new_source)
-            joined = int(new_rows.size)
+            kept = previous.photos
+            photos = PhotoSet(
+                probabilities=np.concatenate([kept.probabilities[keep], joining.probabilities]),
+                labels=np.concatenate([kept.labels[keep], joining.labels]),
+                queue_keys=np.concatenate([kept.queue_keys[keep], joining.queue_keys]),
+                derivation=derivation,
+            )
+            ids = np.concatenate([previous.photo_ids[keep], joining.photo_ids])
+            joined = joining.n_photos
         else:
             catalogue = load_catalogue(version)
-            order = np.arange(catalogue.n_photos, dtype=np.int64)
             fitted = PhotoSet(catalogue.probabilities, catalogue.labels, catalogue.embeddings)
-            derivation = derive(fitted)
-            joined = 0
-    photos = PhotoSet(
-        probabilities=catalogue.probabilities[order],
-        labels=catalogue.labels[order],
-        queue_keys=catalogue.queue_keys[order],
-        derivation=derivation,
-    )
+            photos = replace(fitted, queue_keys=catalogue.queue_keys, derivation=derive(fitted))
+            ids, joined = catalogue.photo_ids, 0
     revision = (previous_revision or 0) + 1
-    save(version.pk, revision, catalogue.photo_ids[order], photos)
+    save(version.pk, revision, ids, photos)
     prune(version.pk)
     return {
         "revision": revision,
@@ -202,27 +203,24 @@ def derive_and_store(version: ModelVersion) -> dict:
     }
 
 
-def _joinable(version, previous: StoredCatalogue | None, catalogue):
-    """(None, new rows, their source rows) when the photos new since `previous` can join it; otherwise
-    (why the catalogue is derived afresh, None, None)."""
+def _joinable(version, previous: StoredCatalogue | None, photo_ids: list[int]):
+    """(None, the previous rows to keep, the joining photos' catalogue) when the photos new since `previous`
+    can join it; otherwise (why the catalogue is derived afresh, None, None)."""
     if previous is None:
         return "first derivation of this model's catalogue", None, None
     derivation = previous.photos.derivation
-    if catalogue.n_photos - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
-        return (
-            f"the catalogue grew from {derivation.fitted_photos} to {catalogue.n_photos} photos",
-            None,
-            None,
-        )
-    known = set(previous.photo_ids.tolist())
-    ids = catalogue.photo_ids.tolist()
-    new_rows = np.array([i for i, p in enumerate(ids) if p not in known], dtype=np.int64)
-    if derivation.described_by == "embeddings":
-        new_source = embeddings_of(version, [ids[i] for i in new_rows])
-        if new_source is None:
-            return "some new photos have no embedding", None, None
-    else:
-        if embeddings_of(version, ids) is not None:  # (a count would do; this runs only without embeddings)
-            return "the photos are now described by their embeddings", None, None
-        new_source = catalogue.probabilities[new_rows]
-    return None, new_rows, new_source
+    if len(photo_ids) - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
+        return f"the catalogue grew from {derivation.fitted_photos} to {len(photo_ids)} photos", None, None
+    current = set(photo_ids)
+    known = previous.photo_ids.tolist()
+    keep = np.array([i for i, p in enumerate(known) if p in current], dtype=np.int64)
+    known = set(known)
+    new_ids = [p for p in photo_ids if p not in known]
+    by_embeddings = derivation.described_by == "embeddings"
+    if not by_embeddings and every_photo_has_an_embedding(version):
+        return "the photos are now described by their embeddings", None, None
+    # (A vector deleted since photo_ids were listed is simply not among the joining rows.)
+    joining = load_catalogue(version, with_embeddings=by_embeddings, photo_ids=new_ids)
+    if by_embeddings and joining.n_photos and joining.embeddings is None:
+        return "some new photos have no embedding", None, None
+    return None, keep, joining

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bench import data as bench_data
 from bench.cnn_data import add_vectors
@@ -93,6 +95,22 @@ def test_new_photos_join_the_clusters_and_stored_states_replay_bit_for_bit(cnn):
     assert np.array_equal(state, after.replay(log_of(before)))
     grown = after.replay(log_of(before) + [(new_ids[0], True)])
     assert np.array_equal(grown, after.scorer.update(state, after.index_of[new_ids[0]], True))
+
+
+def test_a_join_reads_only_the_new_photos_vectors_and_equals_what_the_whole_catalogue_gives(cnn):
+    new_ids = add_photos(cnn, 12, seed=3)
+    with CaptureQueriesContext(connection) as queries:
+        result = catalogue_store.derive_and_store(cnn)
+    assert result["joined"] == 12 and not result["full"]
+    # Probability vectors and embeddings are read for the 12 joining photos only: 240 photos were known.
+    reads = [q["sql"] for q in queries if '"probabilities"' in q["sql"] or '"vector"' in q["sql"]]
+    assert reads and all(str(new_ids[0]) in sql and str(new_ids[-1]) in sql for sql in reads)
+    joined = catalogue_store.load(cnn.pk, result["revision"])
+    whole = load_catalogue(cnn)  # the whole catalogue, read afresh: the same rows, in the same order
+    assert np.array_equal(joined.photo_ids, whole.photo_ids)
+    assert np.array_equal(joined.photos.probabilities, whole.probabilities)
+    assert np.array_equal(joined.photos.labels, whole.labels)
+    assert np.array_equal(joined.photos.queue_keys, whole.queue_keys)
 
 
 def test_a_catalogue_that_outgrew_its_fit_is_derived_afresh_and_profiles_replay_in_a_job(cnn):
