@@ -1,13 +1,14 @@
 """Growth benchmark: the swipe path at 5k / 20k / 50k photos under a synthetic CNN (bench.data --cnn).
 
-    python -m bench.scale [--sizes 5000,20000,50000] [--duration 8] [--profiles 2000]
+    python -m bench.scale [--sizes 5000,20000,50000] [--duration 12] [--profiles 10000,100000]
 
 Per size: the derive job's time, a web process's engine load time and RSS (from the stored artifact, and
 the old way: derived in process), gunicorn 2 workers x 4 threads on vibes_site.settings.bench: first swipe
 after start, closed-loop swipes (4 users) and the P1 anchor view (bench/views.py), open-loop swipes at half
 the closed-loop rate, swipes while a concurrent process adds photos with vectors and derives new revisions,
-worker RSS. Then, once: rescore time over many profiles with a large swipe table, and the query plans of
-the swipe path there. Prints a markdown table (bench/results/scale.md).
+worker RSS. Then, once (bench/scale_rescore.py): the rescore job's time over 10k and 100k profiles with
+20 swipes each, with swipes recorded meanwhile, and the query plans of the swipe path at 2M swipe rows.
+Prints markdown tables (bench/results/scale.md).
 """
 
 import argparse
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench import ROOT, publish, setup_django
 from bench.http_load import Result, VirtualUser, run_scenario
+from bench.scale_rescore import report_lines, rescore_and_plans
 from bench.server_harness import free_port, start_gunicorn, stop, wait_for_healthz
 
 CONCURRENCY = 4
@@ -231,54 +233,6 @@ def measure_size(n_photos: int, args) -> dict:
     return row
 
 
-def rescore_and_plans(n_profiles: int, swipes_per_profile: int) -> dict:
-    """Many profiles with a long swipe table; time the rescore job's work; EXPLAIN the swipe path."""
-    from django.db import connection
-
-    from mlworker.selectors import active_model
-    from swipes import services
-    from swipes.models import Swipe, UserProfile
-
-    version = active_model()
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE swipes_swipe, swipes_userprofile CASCADE")  # and what hangs off profiles
-        cursor.execute(
-            # Every NOT NULL column without a database default is named (Django keeps defaults in Python).
-            "INSERT INTO swipes_userprofile (round, queue_salt, swipe_count, scores, reveal_city, created_at,"
-            " updated_at) SELECT 1, 0, %s, '', true, now(), now() FROM generate_series(1, %s)",
-            [swipes_per_profile, n_profiles],
-        )
-        cursor.execute(  # each profile swipes `swipes_per_profile` different photos of the catalogue
-            "WITH ids AS (SELECT array_agg(photo_id ORDER BY photo_id) AS a, count(*) AS n"
-            "  FROM mlworker_photoprediction WHERE model_version_id = %s)"
-            " INSERT INTO swipes_swipe (profile_id, photo_id, liked, round, created_at)"
-            " SELECT p.id, ids.a[1 + ((p.id * 7 + g) %% ids.n)], random() < 0.5, 1, now()"
-            " FROM swipes_userprofile p, generate_series(0, %s - 1) g, ids ORDER BY p.id, g",
-            [version.pk, swipes_per_profile],
-        )
-        cursor.execute("VACUUM ANALYZE swipes_swipe")
-        cursor.execute("VACUUM ANALYZE swipes_userprofile")
-    swipes = Swipe.objects.count()
-    profile = UserProfile.objects.order_by("?").first()
-    plans = {}
-    for name, qs in {
-        "duplicate check": Swipe.objects.live().in_round(profile).filter(photo_id=1),
-        "seen this round": Swipe.objects.live().in_round(profile).values_list("photo_id", flat=True),
-        "live log (replay)": profile.swipes.live().order_by("id").values_list("photo_id", "liked"),
-    }.items():
-        plans[name] = qs.explain(analyze=True)
-    sample = min(n_profiles, 1000)
-    keep = set(UserProfile.objects.order_by("id").values_list("id", flat=True)[:sample])
-    UserProfile.objects.exclude(pk__in=keep).update(scores=b"")  # time a sample; the rest stay as they are
-    started = time.perf_counter()
-    for profile_id in sorted(
-        keep
-    ):  # what the rescore job does for each profile (services.rescore_all_profiles)
-        services.rebuild_scores(UserProfile.objects.get(pk=profile_id), version)
-    per_profile = (time.perf_counter() - started) / sample
-    return {"swipes": swipes, "profiles": n_profiles, "per_profile_ms": 1000 * per_profile, "plans": plans}
-
-
 def _cpu(web_and_db: tuple[float, float]) -> str:
     web, db = web_and_db
     return f"{web:.1f} + {db:.1f}"
@@ -310,27 +264,20 @@ def report(rows: list[dict], rescore: dict | None, args) -> str:
             f"| {d[0]:.0f}, {d[1]:.0f} ms, {d[2]:.0f} ms |"
         )
     if rescore:
-        lines += [
-            "",
-            f"Rescore: {rescore['swipes']:,} swipe rows over {rescore['profiles']:,} profiles; replaying one "
-            f"profile's log and saving it takes {rescore['per_profile_ms']:.1f} ms (a 1,000-profile sample), so "
-            f"10k profiles ~ {rescore['per_profile_ms'] * 10:.0f} s and 100k ~ "
-            f"{rescore['per_profile_ms'] * 100 / 60:.1f} min in the rescore job (one profile per transaction, "
-            "progress after each: swipes are never blocked for longer than one profile's replay).",
-            "",
-            "Query plans of the swipe path with that table:",
-        ]
-        for name, plan in rescore["plans"].items():
-            lines += ["", f"- {name}:", "", "```", plan, "```"]
+        lines += report_lines(rescore)
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=os.environ.get("BENCH_SCALE_SIZES", "5000,20000"))
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SCALE_SIZES", "5000,20000,50000"))
     parser.add_argument("--duration", type=float, default=12)
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--profiles", type=int, default=int(os.environ.get("BENCH_SCALE_PROFILES", "50000")))
+    parser.add_argument(
+        "--profiles",
+        default=os.environ.get("BENCH_SCALE_PROFILES", "10000,100000"),
+        help="profile counts for the rescore runs ('' or 0: none)",
+    )
     parser.add_argument("--swipes-per-profile", type=int, default=20)
     parser.add_argument("--add-vectors", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -344,7 +291,8 @@ def main(argv=None) -> int:
         print(f"… {size} photos", flush=True)
         rows.append(measure_size(size, args))
         print(json.dumps(rows[-1]), flush=True)
-    rescore = rescore_and_plans(args.profiles, args.swipes_per_profile) if args.profiles else None
+    counts = [int(n) for n in args.profiles.split(",") if n.strip() and int(n)]
+    rescore = rescore_and_plans(counts, args.swipes_per_profile) if counts else None
     publish("scale", report(rows, rescore, args))
     return 0
 

@@ -59,9 +59,10 @@ run_bench ml_pipeline "$PY" bench/ml_pipeline.py
 # Training variants on real photos (REAL_PHOTOS=<folder of <city-slug>/*.jpg>; REAL_PHOTOS_VARIANTS,
 # REAL_PHOTOS_LIMIT), scored on a seeded hold-out; without REAL_PHOTOS it says so and skips.
 run_bench real_photos "$PY" bench/real_photos.py
-# Growth: 5k/20k photos under a synthetic CNN (BENCH_SCALE_SIZES=5000,20000,50000 for more), engine load,
-# worker RSS, swipes vs the P1 anchor view, open loop, swipes while vectors are added, rescore, query plans.
-# It rebuilds the bench set as a CNN catalogue: run it last (BENCH_ONLY=scale make bench).
+# Growth: 5k/20k/50k photos under a synthetic CNN (BENCH_SCALE_SIZES), engine load, worker RSS, swipes vs
+# the P1 anchor view, open loop, swipes while vectors are added; the rescore job over 10k and 100k profiles
+# (BENCH_SCALE_PROFILES), query plans. ~15 minutes. It rebuilds the bench set as a CNN catalogue: run it
+# last (BENCH_ONLY=scale make bench).
 run_bench scale "$PY" -m bench.scale
 # (append further benchmarks here)
 # ---------------------------------------------------------------------------------------------------------

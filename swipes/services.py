@@ -18,7 +18,7 @@ from mlworker.models import ModelVersion
 from mlworker.selectors import active_model
 
 from . import selectors
-from .engine import engine_for, forget_active_version, refresh_engine
+from .engine import engine_for, forget_active_version
 from .models import Swipe, UserProfile, VisitedCity
 
 # Why a swipe did not count although its photo can be rated (SwipeOutcome.conflict).
@@ -246,21 +246,3 @@ def set_reveal_city(profile: UserProfile, reveal: bool) -> UserProfile:
     profile.reveal_city = reveal
     profile.save(update_fields=["reveal_city", "updated_at"])
     return profile
-
-
-def rescore_all_profiles(progress=None) -> int:
-    """Replay every profile's log under the active model. `progress(done, total)` is called as it goes."""
-    version = active_model()
-    if version is not None:
-        refresh_engine(version)  # replay under the newest stored catalogue, not this process's cached one
-    # Rows left behind by a login merge hold no swipes: nothing to replay.
-    profile_ids = list(
-        UserProfile.objects.filter(merged_into__isnull=True).order_by("id").values_list("id", flat=True)
-    )
-    for done, profile_id in enumerate(profile_ids, start=1):
-        profile = UserProfile.objects.filter(pk=profile_id).first()
-        if profile:
-            rebuild_scores(profile, version)
-        if progress:
-            progress(done, len(profile_ids))
-    return len(profile_ids)

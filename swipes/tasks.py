@@ -9,7 +9,7 @@ from mlworker.selectors import active_model
 
 from .catalogue_store import derive_and_store
 from .profiles import remove_empty_anonymous_profiles
-from .services import rescore_all_profiles
+from .rescore import rescore_all_profiles
 
 TASK_OPTIONS = RETRY_ON_DATABASE_BLIP
 
