@@ -55,6 +55,7 @@ def build(photos: int = 5000, cities: int = 266, cnn: bool = False, log=print) -
     from cities.services import seed_cities
     from mlworker.models import ModelVersion, PhotoEmbedding, PhotoPrediction
     from mlworker.services import sync_label_only_model
+    from swipes.models import Swipe
 
     timings = {}
     started = time.perf_counter()
@@ -80,6 +81,8 @@ def build(photos: int = 5000, cities: int = 266, cnn: bool = False, log=print) -
         stale = Photo.objects.filter(source=SOURCE).exclude(sha256__in=list(wanted))
         removed = stale.count()
         if removed:
+            # Benchmark swipes on them (an earlier bench run's profiles) would protect them: they go first.
+            Swipe.objects.filter(photo__in=stale).delete()
             stale.delete()
         have = set(Photo.objects.filter(source=SOURCE).values_list("sha256", flat=True))
         rows = [
