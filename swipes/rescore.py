@@ -1,16 +1,15 @@
 """Replaying every profile's swipe log under the active model (the rescore job), in chunks.
 
 A chunk's logs are read in one query and replayed with no lock held; then, in one short transaction, the
-chunk's rows are locked, each profile's live log is checked to be the one replayed (its number of live
-swipes and its latest live swipe), and the states are written in one statement. A profile that swiped,
+chunk's rows are locked WRITE_GROUP at a time, each profile is checked to be unchanged since its log was
+read (its updated_at), and the group's states are written in one statement. A profile that swiped,
 undid or reset meanwhile is left out of that write and replayed on its own under its lock
-(services.rebuild_scores), so nothing it did is lost, and a swipe never waits longer than one chunk's write.
+(services.rebuild_scores), so nothing it did is lost, and a swipe never waits longer than one group's write.
 """
 
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, Max
 
 from mlworker.selectors import active_model
 
@@ -18,7 +17,8 @@ from .engine import Engine, refresh_engine
 from .models import Swipe, UserProfile
 from .services import rebuild_scores
 
-CHUNK = 250  # profiles per chunk: one read, one locked write of this many rows
+CHUNK = 250  # profiles per chunk: their logs are read in one query
+WRITE_GROUP = 25  # profiles per locked write
 
 
 def rescore_all_profiles(progress=None, chunk: int = CHUNK) -> int:
@@ -58,38 +58,41 @@ def _live_logs(profile_ids: list[int]) -> dict[int, list[tuple[int, int, bool]]]
     return logs
 
 
-def _signatures(profile_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """profile id -> (live swipes, latest live swipe id); a swipe, an undo, a reset or a merge changes it."""
-    rows = (
-        Swipe.objects.live()
-        .filter(profile_id__in=profile_ids)
-        .values("profile_id")
-        .annotate(n=Count("id"), last=Max("id"))
-        .values_list("profile_id", "n", "last")
-    )
-    return {profile_id: (n, last) for profile_id, n, last in rows}
+def _last_changed(profile_ids: list[int]) -> dict[int, object]:
+    """profile id -> updated_at. Every change to a profile's log (a swipe, an undo, a reset, a login merge)
+    saves the profile under its lock, which stamps updated_at; so an unchanged stamp means an unchanged log.
+    (A count or the latest id would not do: a merge can swap one answer for another and keep both.)"""
+    return dict(UserProfile.objects.filter(pk__in=profile_ids).values_list("pk", "updated_at"))
 
 
 def rescore_chunk(profile_ids: list[int], engine: Engine) -> list[int]:
     """Replay and save these profiles' states; returns the ones whose log changed meanwhile (not saved)."""
+    stamps = _last_changed(profile_ids)  # read before the logs: a change in between is caught, not missed
     logs = _live_logs(profile_ids)
     replayed = {}
-    for profile_id in profile_ids:
+    for profile_id in stamps:
         log = logs.get(profile_id, [])
         state = engine.replay([(photo_id, liked) for _, photo_id, liked in log])
-        signature = (len(log), log[-1][0]) if log else (0, None)
-        replayed[profile_id] = (signature, engine.scorer.state_to_bytes(state), len(log))
-    changed = []
-    with transaction.atomic():
-        rows = list(UserProfile.objects.select_for_update().filter(pk__in=profile_ids).order_by("id"))
-        now = _signatures(profile_ids)
-        for profile in rows:
-            signature, scores, live = replayed[profile.pk]
-            if profile.merged_into_id or now.get(profile.pk, (0, None)) != signature:
-                changed.append(profile.pk)
-                continue
-            profile.scores, profile.scores_model, profile.swipe_count = scores, engine.version, live
-        left_out = set(changed)
-        saved = [p for p in rows if p.pk not in left_out]
-        UserProfile.objects.bulk_update(saved, ["scores", "scores_model", "swipe_count"])
+        replayed[profile_id] = (engine.scorer.state_to_bytes(state), len(log))
+    changed = [pk for pk in profile_ids if pk not in stamps]  # deleted meanwhile: nothing to write
+    ids = sorted(replayed)
+    # Written a few rows per transaction, so a swipe on one of them waits for a few rows' write at most.
+    for start in range(0, len(ids), WRITE_GROUP):
+        with transaction.atomic():
+            rows = list(
+                UserProfile.objects.select_for_update()
+                .filter(pk__in=ids[start : start + WRITE_GROUP])
+                .order_by("id")
+                .only("id", "updated_at", "merged_into")
+            )
+            saved = []
+            for profile in rows:
+                if profile.merged_into_id or profile.updated_at != stamps[profile.pk]:
+                    changed.append(profile.pk)
+                    continue
+                profile.scores, profile.swipe_count = replayed[profile.pk]
+                profile.scores_model = engine.version
+                saved.append(profile)
+            # bulk_update leaves updated_at alone: a rescore is not a change the person made.
+            UserProfile.objects.bulk_update(saved, ["scores", "scores_model", "swipe_count"])
     return changed
