@@ -79,12 +79,7 @@ def load_catalogue(
     photo_ids = np.array([row[0] for row in rows], dtype=np.int64)
     probabilities = np.array([np.frombuffer(row[1], dtype=np.float32) for row in rows], dtype=np.float32)
     probabilities = probabilities.reshape(len(rows), version.n_cities)
-    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
-    # A photo filed under a city the model does not know is labelled with the city the model sees in it.
-    labels = np.array(
-        [city_index.get(row[2], int(np.argmax(probabilities[i]))) for i, row in enumerate(rows)],
-        dtype=np.int64,
-    )
+    labels = city_labels(version, [row[2] for row in rows], probabilities)
     embeddings = None
     key = embedding_key_of(version)
     if with_embeddings and key and rows:
@@ -106,12 +101,26 @@ def load_catalogue(
     )
 
 
-def photo_ids_with_vectors(version: ModelVersion) -> list[int]:
-    """The photos with a vector under `version`, ascending: load_catalogue's rows, without their data."""
+def city_labels(version: ModelVersion, filed_city_ids: list[int], probabilities: np.ndarray) -> np.ndarray:
+    """Each photo's city as an index into the version's city order. A photo filed under a city the model
+    does not know is labelled with the city the model sees in it."""
+    city_index = {city_id: i for i, city_id in enumerate(version.city_ids)}
+    return np.array(
+        [
+            city_index.get(city_id, int(np.argmax(probabilities[i])))
+            for i, city_id in enumerate(filed_city_ids)
+        ],
+        dtype=np.int64,
+    )
+
+
+def photo_cities_with_vectors(version: ModelVersion) -> list[tuple[int, int]]:
+    """(photo id, filed city id) of the photos with a vector under `version`, ascending: load_catalogue's
+    rows without their data."""
     return list(
         PhotoPrediction.objects.filter(model_version=version)
         .order_by("photo_id")
-        .values_list("photo_id", flat=True)
+        .values_list("photo_id", "photo__city_id")
     )
 
 

@@ -25,7 +25,12 @@ from django.core.files.storage import storages
 from threadpoolctl import threadpool_limits
 
 from mlworker.models import ModelVersion
-from mlworker.selectors import every_photo_has_an_embedding, load_catalogue, photo_ids_with_vectors
+from mlworker.selectors import (
+    city_labels,
+    every_photo_has_an_embedding,
+    load_catalogue,
+    photo_cities_with_vectors,
+)
 
 from .recommender.catalogue import PhotoSet
 from .recommender.derivation import Derivation, derive, join
@@ -164,14 +169,14 @@ def derive_and_store(version: ModelVersion) -> dict:
     """A new revision of `version`'s derived catalogue: photos added since the newest revision join it, or,
     when there is none or the catalogue outgrew it, a full derivation. Returns what it did.
 
-    A join reads from the database only which photos have a vector, and the new photos' rows: the kept
-    rows are the previous revision's, copied bit for bit (so stored states replay), not read again.
+    A join reads from the database only which photos have a vector (and the city each is filed under), and
+    the new photos' rows: the kept rows are the previous revision's, copied bit for bit (so stored states
+    replay), not read again. A photo filed under another city since takes a full derivation.
     """
     started = time.perf_counter()
     previous_revision = newest_revision(version.pk)
     previous = load(version.pk, previous_revision) if previous_revision is not None else None
-    photo_ids = photo_ids_with_vectors(version)
-    full_reason, keep, joining = _joinable(version, previous, photo_ids)
+    full_reason, keep, joining = _joinable(version, previous, photo_cities_with_vectors(version))
     with threadpool_limits(limits=1, user_api="blas"):  # the same bits in every process (engine.derive)
         if full_reason is None:
             new_source = joining.embeddings if joining.embeddings is not None else joining.probabilities
@@ -203,17 +208,26 @@ def derive_and_store(version: ModelVersion) -> dict:
     }
 
 
-def _joinable(version, previous: StoredCatalogue | None, photo_ids: list[int]):
+def _joinable(version, previous: StoredCatalogue | None, photo_cities: list[tuple[int, int]]):
     """(None, the previous rows to keep, the joining photos' catalogue) when the photos new since `previous`
     can join it; otherwise (why the catalogue is derived afresh, None, None)."""
     if previous is None:
         return "first derivation of this model's catalogue", None, None
     derivation = previous.photos.derivation
+    photo_ids = [photo for photo, _ in photo_cities]
     if len(photo_ids) - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
         return f"the catalogue grew from {derivation.fitted_photos} to {len(photo_ids)} photos", None, None
-    current = set(photo_ids)
+    filed_under = dict(photo_cities)
     known = previous.photo_ids.tolist()
-    keep = np.array([i for i, p in enumerate(known) if p in current], dtype=np.int64)
+    keep = np.array([i for i, p in enumerate(known) if p in filed_under], dtype=np.int64)
+    # A photo an admin filed under another city changes its label, and with it the states of the people
+    # who swiped it: that takes a full derivation and a rescore, not a copy of the old row.
+    labels_now = city_labels(
+        version, [filed_under[known[i]] for i in keep], previous.photos.probabilities[keep]
+    )
+    refiled = int(np.count_nonzero(labels_now != previous.photos.labels[keep]))
+    if refiled:
+        return f"{refiled} photo(s) were filed under another city", None, None
     known = set(known)
     new_ids = [p for p in photo_ids if p not in known]
     by_embeddings = derivation.described_by == "embeddings"

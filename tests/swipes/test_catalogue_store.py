@@ -121,6 +121,21 @@ def test_a_catalogue_that_outgrew_its_fit_is_derived_afresh_and_profiles_replay_
     assert "grew from 240 to 490" in jobs[0].result["full"]
 
 
+def test_a_photo_filed_under_another_city_is_derived_afresh_and_profiles_replay_in_a_job(cnn):
+    stored = catalogue_store.load(cnn.pk, catalogue_store.newest_revision(cnn.pk))
+    photo_id = int(stored.photo_ids[5])
+    other_city = next(c for c in cnn.city_ids if cnn.city_ids.index(c) != stored.photos.labels[5])
+    Photo.objects.filter(pk=photo_id).update(city_id=other_city)  # an admin re-files it
+    add_photos(cnn, 4)
+    start_job("derive", params={"version": cnn.pk})
+    jobs = run_queued_jobs()
+    assert [j.kind for j in jobs] == ["derive", "rescore"]
+    assert "1 photo(s) were filed under another city" in jobs[0].result["full"]
+    derived = catalogue_store.load(cnn.pk, jobs[0].result["revision"])
+    row = int(np.flatnonzero(derived.photo_ids == photo_id)[0])
+    assert derived.photos.labels[row] == cnn.city_ids.index(other_city)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_request_with_a_stale_engine_answers_from_the_old_one_while_the_next_loads(settings, monkeypatch):
     settings.VIBES_ENGINE_RELOAD = "background"
