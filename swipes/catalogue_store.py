@@ -214,10 +214,9 @@ def _joinable(version, previous: StoredCatalogue | None, photo_cities: list[tupl
     if previous is None:
         return "first derivation of this model's catalogue", None, None
     derivation = previous.photos.derivation
-    photo_ids = [photo for photo, _ in photo_cities]
-    if len(photo_ids) - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
-        return f"the catalogue grew from {derivation.fitted_photos} to {len(photo_ids)} photos", None, None
-    filed_under = dict(photo_cities)
+    filed_under = dict(photo_cities)  # photo id -> filed city id, ascending by photo id
+    if len(filed_under) - derivation.fitted_photos > REDERIVE_AFTER_GROWTH * derivation.fitted_photos:
+        return f"the catalogue grew from {derivation.fitted_photos} to {len(filed_under)} photos", None, None
     known = previous.photo_ids.tolist()
     keep = np.array([i for i, p in enumerate(known) if p in filed_under], dtype=np.int64)
     # A photo an admin filed under another city changes its label, and with it the states of the people
@@ -228,8 +227,7 @@ def _joinable(version, previous: StoredCatalogue | None, photo_cities: list[tupl
     refiled = int(np.count_nonzero(labels_now != previous.photos.labels[keep]))
     if refiled:
         return f"{refiled} photo(s) were filed under another city", None, None
-    known = set(known)
-    new_ids = [p for p in photo_ids if p not in known]
+    new_ids = sorted(filed_under.keys() - set(known))
     by_embeddings = derivation.described_by == "embeddings"
     if not by_embeddings and every_photo_has_an_embedding(version):
         return "the photos are now described by their embeddings", None, None

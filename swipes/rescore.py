@@ -1,8 +1,8 @@
 """Replaying every profile's swipe log under the active model (the rescore job), in chunks.
 
-A chunk's logs are read in one query and replayed with no lock held; then, in one short transaction, the
-chunk's rows are locked WRITE_GROUP at a time, each profile is checked to be unchanged since its log was
-read (its updated_at), and the group's states are written in one statement. A profile that swiped,
+A chunk's logs are read in one query and replayed with no lock held; then the chunk is written
+WRITE_GROUP rows per short transaction: the group's rows are locked, each profile is checked to be
+unchanged since its log was read (its updated_at), and the group's states are written in one statement. A profile that swiped,
 undid or reset meanwhile is left out of that write and replayed on its own under its lock
 (services.rebuild_scores), so nothing it did is lost, and a swipe never waits longer than one group's write.
 """
@@ -44,17 +44,18 @@ def rescore_all_profiles(progress=None, chunk: int = CHUNK) -> int:
     return len(profile_ids)
 
 
-def _live_logs(profile_ids: list[int]) -> dict[int, list[tuple[int, int, bool]]]:
-    """profile id -> [(swipe id, photo id, liked)] of its live swipes, oldest first; one query."""
+def _live_logs(profile_ids: list[int]) -> dict[int, list[tuple[int, bool]]]:
+    """profile id -> [(photo id, liked)] of its live swipes, oldest first (selectors.live_log's shape for
+    many profiles); one query."""
     logs = defaultdict(list)
     rows = (
         Swipe.objects.live()
         .filter(profile_id__in=profile_ids)
         .order_by("profile_id", "id")
-        .values_list("profile_id", "id", "photo_id", "liked")
+        .values_list("profile_id", "photo_id", "liked")
     )
-    for profile_id, swipe_id, photo_id, liked in rows:
-        logs[profile_id].append((swipe_id, photo_id, liked))
+    for profile_id, photo_id, liked in rows:
+        logs[profile_id].append((photo_id, liked))
     return logs
 
 
@@ -72,9 +73,9 @@ def rescore_chunk(profile_ids: list[int], engine: Engine) -> list[int]:
     replayed = {}
     for profile_id in stamps:
         log = logs.get(profile_id, [])
-        state = engine.replay([(photo_id, liked) for _, photo_id, liked in log])
+        state = engine.replay(log)
         replayed[profile_id] = (engine.scorer.state_to_bytes(state), len(log))
-    changed = [pk for pk in profile_ids if pk not in stamps]  # deleted meanwhile: nothing to write
+    changed = []  # (a profile deleted meanwhile has no stamp or row: nothing to write or replay)
     ids = sorted(replayed)
     # Written a few rows per transaction, so a swipe on one of them waits for a few rows' write at most.
     for start in range(0, len(ids), WRITE_GROUP):
